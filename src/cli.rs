@@ -1,0 +1,187 @@
+//! The command line, as clap sees it.
+//!
+//! Owns: the clap derive types: [`Cli`], its subcommands and their flags, with the help texts
+//! users read. They hold only what was typed; `config` resolves them into the core's types.
+//! Must not: contain logic beyond value parsing, or leak into the core.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use jiff::SignedDuration;
+
+/// Garbage-collects Kubernetes driver pods orphaned by Apache Kyuubi engines, deciding from
+/// Kyuubi's own state (its metadata store) which pods no engine owns any more.
+#[derive(Debug, Parser)]
+#[command(name = "kyuubi-reaper", version, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 findings (--fail-on-orphans/--fail-on-suspects), \
+                  2 usage or input error, 3 cluster error, 4 reap incomplete, 5 refused by the \
+                  safety gate."
+)]
+pub struct Cli {
+    /// Options shared by every subcommand.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print only errors (no summary line, no progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// When to colour output; `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report which Kyuubi engine pods are orphans, suspects or kept (read-only).
+    Scan(Box<ScanArgs>),
+    /// Print a shell completion script to stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `scan`'s flags.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Where Kyuubi's state comes from.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Where the pods come from.
+    #[command(flatten)]
+    pub pods: PodArgs,
+    /// How pods are judged.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Output format: a table for people, json/yaml for machines, or `name` (namespace/name of
+    /// each orphan, one per line).
+    #[arg(short, long, value_enum, default_value_t = OutputArg::Table, value_name = "FORMAT")]
+    pub output: OutputArg,
+    /// Exit with code 1 when orphans are found.
+    #[arg(long)]
+    pub fail_on_orphans: bool,
+    /// Exit with code 1 when suspects are found.
+    #[arg(long)]
+    pub fail_on_suspects: bool,
+}
+
+/// State sources.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "State sources")]
+pub struct StateArgs {
+    /// A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`), opened read-only.
+    /// Repeat for several Kyuubi instances.
+    #[arg(long, value_name = "PATH", required = true)]
+    pub store: Vec<PathBuf>,
+    /// Judge pods even when the state sources know no engine at all (refused by default:
+    /// usually the wrong store was given).
+    #[arg(long)]
+    pub allow_empty_state: bool,
+}
+
+/// Pod sources and selection.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Pods")]
+pub struct PodArgs {
+    /// Read pods from a file saved with `kubectl get pods -o json` (or `-o yaml`) instead of a
+    /// cluster; `-` reads standard input.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kubeconfig", "context"])]
+    pub pods: Option<PathBuf>,
+    /// The kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// A kubeconfig context to list pods from (default: the current context). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub context: Vec<String>,
+    /// A namespace to scan (default: the context's namespace; with --pods, every namespace in
+    /// the file). Repeatable.
+    #[arg(short, long, value_name = "NAME", conflicts_with = "all_namespaces")]
+    pub namespace: Vec<String>,
+    /// Scan every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// An extra label selector, ANDed with the built-in
+    /// `kyuubi-unique-tag,spark-app-selector,spark-role=driver`.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+}
+
+/// Verdict policy.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Verdicts")]
+pub struct PolicyArgs {
+    /// Leave terminated pods alone for this long (Kyuubi's own 5m retain period, its 1m check
+    /// interval, and a margin for clock skew).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
+    pub retain: SignedDuration,
+    /// Keep Failed pods for debugging; only Succeeded ones become orphans.
+    #[arg(long)]
+    pub keep_failed: bool,
+    /// Only pods with a terminal Kyuubi record (a batch row or `k8s_engine_info` row) may be
+    /// orphans. Use it when not every Kyuubi instance's store is given.
+    #[arg(long)]
+    pub require_record: bool,
+    /// Suspect classes to treat as orphans: leaked-running, unregistered-running,
+    /// stuck-pending (comma-separated or repeated).
+    #[arg(long, value_name = "CLASS", value_delimiter = ',')]
+    pub include: Vec<String>,
+    /// A Pending pod older than this is a `stuck-pending` suspect.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = duration)]
+    pub stuck_after: SignedDuration,
+    /// How long an engine may take to register before a running pod without a registration
+    /// is an `unregistered-running` suspect (needs a ZooKeeper source).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub engine_start_timeout: SignedDuration,
+}
+
+fn duration(value: &str) -> Result<SignedDuration, String> {
+    crate::duration::parse(value)
+}
+
+/// `--output` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    /// A table for people.
+    Table,
+    /// JSON, with the documented schema.
+    Json,
+    /// YAML, the same document as JSON.
+    Yaml,
+    /// `namespace/name` of each orphan, one per line.
+    Name,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Colour when stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,412 @@
+//! Resolves what was typed into what the core runs with.
+//!
+//! Owns: [`ScanConfig::from_args`], the single translation from clap's [`ScanArgs`] to the
+//! core's types (state sources, pod source and namespace scope, label selector, [`Policy`],
+//! output format) and the decision, made once, whether to colour and show progress. Every rule
+//! about how flags combine lives here and is unit-tested here. Must not: do I/O beyond asking
+//! whether stdout and stderr are terminals.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::classify::{Policy, SuspectClass};
+use crate::cli::{ColorArg, GlobalArgs, OutputArg, ScanArgs};
+use crate::error::Error;
+use crate::k8s::cluster::Namespaces;
+use crate::k8s::file::NamespaceScope;
+use crate::output::Format;
+use crate::selector::LabelSelector;
+
+/// Where pods come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodSource {
+    /// A saved pod list (`--pods`).
+    File {
+        /// The file, or `-` for standard input.
+        path: PathBuf,
+        /// Which namespaces of the file to judge.
+        scope: NamespaceScope,
+    },
+    /// A live cluster.
+    Cluster {
+        /// `--kubeconfig`.
+        kubeconfig: Option<PathBuf>,
+        /// The contexts to list; `None` is the current context.
+        contexts: Vec<Option<String>>,
+        /// Which namespaces to list in each.
+        namespaces: Namespaces,
+    },
+}
+
+/// How chatty stderr is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Errors only.
+    Quiet,
+    /// Warnings and the summary line.
+    Normal,
+    /// More logs: 1 info, 2 debug, 3+ trace.
+    Verbose(u8),
+}
+
+/// Presentation decided once for the whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presentation {
+    /// Colour stdout's table.
+    pub color: bool,
+    /// stdout is a terminal (wrap the table to its width).
+    pub stdout_is_terminal: bool,
+    /// Show progress on stderr.
+    pub progress: bool,
+    /// How chatty stderr is.
+    pub verbosity: Verbosity,
+}
+
+impl Presentation {
+    /// Decides colour, progress and verbosity from the global flags, `NO_COLOR` (any non-empty
+    /// value, see <https://no-color.org>) and whether the streams are terminals.
+    #[must_use]
+    pub fn resolve(
+        global: &GlobalArgs,
+        no_color: Option<&str>,
+        stdout_is_terminal: bool,
+        stderr_is_terminal: bool,
+    ) -> Self {
+        let color = match global.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => stdout_is_terminal && no_color.is_none_or(str::is_empty),
+        };
+        let verbosity = match (global.quiet, global.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, n) => Verbosity::Verbose(n),
+        };
+        Self {
+            color,
+            stdout_is_terminal,
+            progress: stderr_is_terminal && verbosity != Verbosity::Quiet,
+            verbosity,
+        }
+    }
+
+    /// [`Presentation::resolve`] with the real environment.
+    #[must_use]
+    pub fn from_env(global: &GlobalArgs) -> Self {
+        let no_color = std::env::var("NO_COLOR").ok();
+        Self::resolve(
+            global,
+            no_color.as_deref(),
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        )
+    }
+}
+
+/// Everything `scan` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    /// Metadata store files.
+    pub stores: Vec<PathBuf>,
+    /// Judge even when the state knows no engine.
+    pub allow_empty_state: bool,
+    /// Where pods come from.
+    pub pods: PodSource,
+    /// The candidate selector, with `--selector` ANDed in.
+    pub selector: LabelSelector,
+    /// The verdict policy.
+    pub policy: Policy,
+    /// The report format.
+    pub format: Format,
+    /// Exit 1 when orphans are found.
+    pub fail_on_orphans: bool,
+    /// Exit 1 when suspects are found.
+    pub fail_on_suspects: bool,
+}
+
+impl ScanConfig {
+    /// Resolves `scan`'s flags.
+    pub fn from_args(args: &ScanArgs) -> Result<Self, Error> {
+        let selector =
+            LabelSelector::candidates(args.pods.selector.as_deref()).map_err(|source| {
+                Error::ParseSelector {
+                    selector: args.pods.selector.clone().unwrap_or_default(),
+                    source,
+                }
+            })?;
+        let mut include = Vec::new();
+        for name in &args.policy.include {
+            let class =
+                SuspectClass::parse(name).map_err(|e| Error::Usage(format!("--include: {e}")))?;
+            if !include.contains(&class) {
+                include.push(class);
+            }
+        }
+        let namespaces = dedup(&args.pods.namespace);
+        if namespaces.iter().any(String::is_empty) {
+            return Err(Error::Usage("--namespace must not be empty".into()));
+        }
+        let pods = match &args.pods.pods {
+            Some(path) => PodSource::File {
+                path: path.clone(),
+                scope: if namespaces.is_empty() {
+                    NamespaceScope::All
+                } else {
+                    NamespaceScope::Only(namespaces)
+                },
+            },
+            None => PodSource::Cluster {
+                kubeconfig: args.pods.kubeconfig.clone(),
+                contexts: if args.pods.context.is_empty() {
+                    vec![None]
+                } else {
+                    dedup(&args.pods.context).into_iter().map(Some).collect()
+                },
+                namespaces: if args.pods.all_namespaces {
+                    Namespaces::All
+                } else if namespaces.is_empty() {
+                    Namespaces::ContextDefault
+                } else {
+                    Namespaces::Only(namespaces)
+                },
+            },
+        };
+        Ok(Self {
+            stores: args.state.store.clone(),
+            allow_empty_state: args.state.allow_empty_state,
+            pods,
+            selector,
+            policy: Policy {
+                retain: args.policy.retain,
+                keep_failed: args.policy.keep_failed,
+                require_record: args.policy.require_record,
+                include,
+                stuck_after: args.policy.stuck_after,
+                engine_start_timeout: args.policy.engine_start_timeout,
+            },
+            format: match args.output {
+                OutputArg::Table => Format::Table,
+                OutputArg::Json => Format::Json,
+                OutputArg::Yaml => Format::Yaml,
+                OutputArg::Name => Format::Name,
+            },
+            fail_on_orphans: args.fail_on_orphans,
+            fail_on_suspects: args.fail_on_suspects,
+        })
+    }
+}
+
+/// The values in the order given, without repeats.
+fn dedup(values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+    use jiff::SignedDuration;
+
+    fn scan(args: &[&str]) -> Result<ScanConfig, Error> {
+        let cli = Cli::try_parse_from(
+            ["kyuubi-reaper", "scan", "--store", "s.db"]
+                .iter()
+                .chain(args),
+        )
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        match cli.command {
+            Command::Scan(scan) => ScanConfig::from_args(&scan),
+            Command::Completions { .. } => unreachable!(),
+        }
+    }
+
+    fn parse_error(args: &[&str]) -> String {
+        Cli::try_parse_from(["kyuubi-reaper"].iter().chain(args))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let c = scan(&[]).unwrap();
+        assert_eq!(c.policy, Policy::default());
+        assert_eq!(c.format, Format::Table);
+        assert_eq!(c.stores, [PathBuf::from("s.db")]);
+        assert_eq!(
+            c.pods,
+            PodSource::Cluster {
+                kubeconfig: None,
+                contexts: vec![None],
+                namespaces: Namespaces::ContextDefault
+            }
+        );
+        assert_eq!(
+            c.selector.to_string(),
+            "kyuubi-unique-tag,spark-app-selector,spark-role=driver"
+        );
+        assert!(!c.fail_on_orphans && !c.fail_on_suspects && !c.allow_empty_state);
+    }
+
+    #[test]
+    fn policy_flags() {
+        let c = scan(&[
+            "--retain",
+            "1h",
+            "--keep-failed",
+            "--require-record",
+            "--stuck-after",
+            "2h",
+            "--engine-start-timeout",
+            "PT3M",
+            "--include",
+            "stuck-pending,leaked-running",
+            "--include",
+            "stuck-pending",
+        ])
+        .unwrap();
+        assert_eq!(c.policy.retain, SignedDuration::from_hours(1));
+        assert!(c.policy.keep_failed && c.policy.require_record);
+        assert_eq!(c.policy.stuck_after, SignedDuration::from_hours(2));
+        assert_eq!(c.policy.engine_start_timeout, SignedDuration::from_mins(3));
+        assert_eq!(
+            c.policy.include,
+            [SuspectClass::StuckPending, SuspectClass::LeakedRunning]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        let e = scan(&["--include", "terminated"]).unwrap_err();
+        assert!(
+            e.to_string().contains("--include: unknown suspect class"),
+            "{e}"
+        );
+        let e = scan(&["--selector", "a in x"]).unwrap_err();
+        assert!(e.to_string().contains("invalid --selector"), "{e}");
+        assert_eq!(e.exit_code(), crate::error::ExitCode::Input);
+        assert!(parse_error(&["scan", "--store", "s", "--retain", "10"]).contains("needs a unit"));
+        assert!(parse_error(&["scan"]).contains("--store"));
+    }
+
+    #[test]
+    fn namespaces_and_contexts() {
+        let c = scan(&["-A", "--context", "a", "--context", "b", "--context", "a"]).unwrap();
+        assert_eq!(
+            c.pods,
+            PodSource::Cluster {
+                kubeconfig: None,
+                contexts: vec![Some("a".into()), Some("b".into())],
+                namespaces: Namespaces::All
+            }
+        );
+        let c = scan(&[
+            "-n",
+            "x",
+            "--namespace",
+            "y",
+            "-n",
+            "x",
+            "--kubeconfig",
+            "k",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.pods,
+            PodSource::Cluster {
+                kubeconfig: Some("k".into()),
+                contexts: vec![None],
+                namespaces: Namespaces::Only(vec!["x".into(), "y".into()])
+            }
+        );
+        assert!(
+            parse_error(&["scan", "--store", "s", "-A", "-n", "x"]).contains("cannot be used with")
+        );
+    }
+
+    #[test]
+    fn a_pod_file_scopes_locally_and_excludes_cluster_flags() {
+        let c = scan(&["--pods", "p.json"]).unwrap();
+        assert_eq!(
+            c.pods,
+            PodSource::File {
+                path: "p.json".into(),
+                scope: NamespaceScope::All
+            }
+        );
+        let c = scan(&["--pods", "p.json", "-n", "a"]).unwrap();
+        assert_eq!(
+            c.pods,
+            PodSource::File {
+                path: "p.json".into(),
+                scope: NamespaceScope::Only(vec!["a".into()])
+            }
+        );
+        assert!(
+            parse_error(&["scan", "--store", "s", "--pods", "p", "--context", "c"])
+                .contains("cannot be used with")
+        );
+    }
+
+    #[test]
+    fn output_formats() {
+        for (flag, format) in [
+            ("table", Format::Table),
+            ("json", Format::Json),
+            ("yaml", Format::Yaml),
+            ("name", Format::Name),
+        ] {
+            assert_eq!(scan(&["-o", flag]).unwrap().format, format);
+        }
+    }
+
+    fn global(args: &[&str]) -> GlobalArgs {
+        let cli = Cli::try_parse_from(
+            ["kyuubi-reaper"]
+                .iter()
+                .chain(args)
+                .chain(&["scan", "--store", "s"]),
+        )
+        .unwrap();
+        cli.global
+    }
+
+    #[test]
+    fn color_is_decided_once_from_flag_no_color_and_terminal() {
+        let auto = global(&[]);
+        assert!(Presentation::resolve(&auto, None, true, true).color);
+        assert!(
+            !Presentation::resolve(&auto, None, false, true).color,
+            "not a terminal"
+        );
+        assert!(
+            !Presentation::resolve(&auto, Some("1"), true, true).color,
+            "NO_COLOR"
+        );
+        assert!(
+            Presentation::resolve(&auto, Some(""), true, true).color,
+            "empty NO_COLOR is unset"
+        );
+        assert!(
+            Presentation::resolve(&global(&["--color", "always"]), Some("1"), false, false).color
+        );
+        assert!(!Presentation::resolve(&global(&["--color=never"]), None, true, true).color);
+    }
+
+    #[test]
+    fn verbosity_and_progress() {
+        let p = Presentation::resolve(&global(&["-q"]), None, true, true);
+        assert_eq!((p.verbosity, p.progress), (Verbosity::Quiet, false));
+        let p = Presentation::resolve(&global(&["-vv"]), None, true, true);
+        assert_eq!((p.verbosity, p.progress), (Verbosity::Verbose(2), true));
+        let p = Presentation::resolve(&global(&[]), None, true, false);
+        assert_eq!((p.verbosity, p.progress), (Verbosity::Normal, false));
+        assert!(parse_error(&["-q", "-v", "scan", "--store", "s"]).contains("cannot be used with"));
+    }
+}

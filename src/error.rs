@@ -1,0 +1,169 @@
+//! Errors of the core and the process exit codes they map to.
+//!
+//! Owns: [`Error`], one variant per operation that can fail (named after the operation, not
+//! after the library that failed), and [`ExitCode`], the documented exit codes of design §5.
+//! The mapping from an error to an exit code lives here and nowhere else, so it can be reviewed
+//! on one screen. Must not: print anything or decide policy; callers decide what to do.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::k8s::cluster::ClusterError;
+use crate::k8s::file::PodFileError;
+use crate::selector::SelectorError;
+use crate::state::store::StoreError;
+
+/// The process exit codes (design §5). Every path out of the program ends in one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Success: no findings that were asked to fail the run.
+    Success = 0,
+    /// `scan --fail-on-orphans` found orphans (or `--fail-on-suspects` found suspects).
+    Findings = 1,
+    /// Usage or input error: bad flag, unreadable or corrupt store, snapshot or pod file.
+    Input = 2,
+    /// Cluster error: pods could not be listed, authentication or authorisation failed.
+    Cluster = 3,
+    /// Reap incomplete: some deletes failed after retries.
+    ReapIncomplete = 4,
+    /// Refused by the safety gate.
+    Refused = 5,
+}
+
+impl ExitCode {
+    /// The numeric code handed to the operating system.
+    #[must_use]
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code.code())
+    }
+}
+
+/// Why the safety gate refused the whole run (design §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The state sources know no engine at all while candidate pods exist: most likely the
+    /// wrong store was given, and every terminated pod would look like an orphan.
+    EmptyState {
+        /// How many candidate pods were found.
+        candidates: usize,
+        /// The state sources that were loaded, for the message.
+        sources: Vec<String>,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::EmptyState {
+                candidates,
+                sources,
+            } => write!(
+                f,
+                "the state sources ({}) know no Kyuubi engine or batch, but {candidates} candidate \
+                 pod(s) exist; refusing to judge them (is this the right store?). Pass \
+                 --allow-empty-state if an empty state is really expected",
+                sources.join(", ")
+            ),
+        }
+    }
+}
+
+/// Everything that can make a run fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A command-line value could not be used (a flag combination, a malformed value).
+    #[error("{0}")]
+    Usage(String),
+    /// A Kyuubi metadata store file could not be loaded.
+    #[error("cannot load metadata store {}: {source}", path.display())]
+    LoadStore {
+        /// The store file, as given.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: StoreError,
+    },
+    /// A `--pods` file could not be read.
+    #[error("cannot read pod list {}: {source}", path.display())]
+    ReadPods {
+        /// The pod file, as given.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: PodFileError,
+    },
+    /// The `--selector` value is not a valid label selector.
+    #[error("invalid --selector {selector:?}: {source}")]
+    ParseSelector {
+        /// The selector as given.
+        selector: String,
+        /// What is wrong with it.
+        #[source]
+        source: SelectorError,
+    },
+    /// Listing pods from a cluster failed.
+    #[error(transparent)]
+    ListPods(#[from] ClusterError),
+    /// The safety gate refused the run.
+    #[error("refused: {0}")]
+    Refused(Refusal),
+    /// Writing the report to stdout failed.
+    #[error("cannot write the report: {0}")]
+    WriteReport(#[source] std::io::Error),
+}
+
+impl Error {
+    /// The exit code this error ends the process with.
+    #[must_use]
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            // A closed stdout is handled before it gets here; any other write failure is an
+            // environment problem the user has to fix, like an unreadable input.
+            Error::Usage(_)
+            | Error::LoadStore { .. }
+            | Error::ReadPods { .. }
+            | Error::ParseSelector { .. }
+            | Error::WriteReport(_) => ExitCode::Input,
+            Error::ListPods(e) => e.exit_code(),
+            Error::Refused(_) => ExitCode::Refused,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_the_documented_numbers() {
+        assert_eq!(ExitCode::Success.code(), 0);
+        assert_eq!(ExitCode::Findings.code(), 1);
+        assert_eq!(ExitCode::Input.code(), 2);
+        assert_eq!(ExitCode::Cluster.code(), 3);
+        assert_eq!(ExitCode::ReapIncomplete.code(), 4);
+        assert_eq!(ExitCode::Refused.code(), 5);
+    }
+
+    #[test]
+    fn each_error_maps_to_its_exit_code() {
+        assert_eq!(Error::Usage("x".into()).exit_code(), ExitCode::Input);
+        let refused = Error::Refused(Refusal::EmptyState {
+            candidates: 3,
+            sources: vec!["store a.db".into()],
+        });
+        assert_eq!(refused.exit_code(), ExitCode::Refused);
+        assert!(refused.to_string().contains("--allow-empty-state"));
+        let store = Error::LoadStore {
+            path: "x.db".into(),
+            source: StoreError::NoMetadataTable,
+        };
+        assert_eq!(store.exit_code(), ExitCode::Input);
+        assert!(store.to_string().contains("x.db"));
+    }
+}

@@ -1,0 +1,591 @@
+//! Pods from a live cluster, through kube-rs.
+//!
+//! Owns: building one kube [`Client`] per `--context` (kubeconfig, `--kubeconfig`, or in-cluster
+//! config), listing candidate pods with the candidate selector applied by the server, paginated
+//! (`limit=500` + `continue`), and reading the API server's clock from the `Date` header of the
+//! first answer, so ages are measured against the server's clock rather than ours. This is the
+//! only module that talks to an API server. Must not: judge or delete pods.
+
+use std::path::{Path, PathBuf};
+
+use http::StatusCode;
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
+use kube::Client;
+use kube::api::ListParams;
+use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+
+use super::{Listing, pod_info};
+use crate::error::ExitCode;
+use crate::selector::LabelSelector;
+
+/// Page size for list calls: kubectl's default, a good balance of round trips and memory.
+pub const PAGE_SIZE: u32 = 500;
+/// How many times a paginated list restarts from scratch when its continue token expired.
+const EXPIRED_RESTARTS: u32 = 3;
+
+/// Which namespaces to list in each context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespaces {
+    /// The context's default namespace (no `-n`, no `-A`), like kubectl.
+    ContextDefault,
+    /// Every namespace (`-A`).
+    All,
+    /// These namespaces (`-n`, repeatable).
+    Only(Vec<String>),
+}
+
+/// A cluster-side failure. The context (and namespace) it happened in is part of the message.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The kubeconfig could not be read, or has no such context.
+    #[error("cannot load kubeconfig{}{}: {source}", in_path(path.as_deref()), in_context(context.as_deref()))]
+    Kubeconfig {
+        /// `--kubeconfig`, when given.
+        path: Option<PathBuf>,
+        /// The context asked for.
+        context: Option<String>,
+        /// What kube-rs reported.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// Neither a kubeconfig nor an in-cluster configuration was found.
+    #[error("cannot find a cluster to talk to (no kubeconfig and not running in a pod): {0}")]
+    NoConfig(#[source] kube::config::InferConfigError),
+    /// The client could not be built from the configuration (TLS material, proxy, …).
+    #[error("cannot create a Kubernetes client{}: {source}", in_context(context.as_deref()))]
+    Client {
+        /// The context.
+        context: Option<String>,
+        /// What kube-rs reported.
+        #[source]
+        source: kube::Error,
+    },
+    /// The request did not get an answer (connection refused, TLS, timeout).
+    #[error("listing pods in {scope}{} failed: {source}", in_context(context.as_deref()))]
+    Request {
+        /// The context.
+        context: Option<String>,
+        /// `namespace X` or `all namespaces`.
+        scope: String,
+        /// What kube-rs reported.
+        #[source]
+        source: kube::Error,
+    },
+    /// The API server answered with an error status.
+    #[error("listing pods in {scope}{} failed: {code} {reason}: {message}{}", in_context(context.as_deref()), hint(*code))]
+    Api {
+        /// The context.
+        context: Option<String>,
+        /// `namespace X` or `all namespaces`.
+        scope: String,
+        /// The HTTP status code.
+        code: u16,
+        /// The `Status.reason`, or the HTTP reason phrase.
+        reason: String,
+        /// The `Status.message`, or the body.
+        message: String,
+    },
+    /// The answer was not a pod list.
+    #[error("listing pods in {scope}{}: the answer is not a pod list: {message}", in_context(context.as_deref()))]
+    Decode {
+        /// The context.
+        context: Option<String>,
+        /// `namespace X` or `all namespaces`.
+        scope: String,
+        /// What did not parse.
+        message: String,
+    },
+}
+
+impl ClusterError {
+    /// A kubeconfig problem is an input error (exit 2); anything else is a cluster error (3).
+    #[must_use]
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            ClusterError::Kubeconfig { .. } => ExitCode::Input,
+            _ => ExitCode::Cluster,
+        }
+    }
+}
+
+fn in_path(path: Option<&Path>) -> String {
+    path.map(|p| format!(" {}", p.display()))
+        .unwrap_or_default()
+}
+
+fn in_context(context: Option<&str>) -> String {
+    context
+        .map(|c| format!(" (context {c})"))
+        .unwrap_or_default()
+}
+
+fn hint(code: u16) -> &'static str {
+    match code {
+        401 => {
+            "\nhint: the API server did not accept the credentials; check the kubeconfig user \
+             (token, certificate, or exec plugin)"
+        }
+        403 => {
+            "\nhint: the identity needs `list` on `pods` in the namespaces scanned (a Role per \
+             namespace, or a ClusterRole for -A); see the RBAC section of the README"
+        }
+        _ => "",
+    }
+}
+
+/// A client for one context.
+pub struct Connection {
+    /// The kube client.
+    pub client: Client,
+    /// The context's name, when it comes from a kubeconfig.
+    pub context: Option<String>,
+    /// The namespace to list when neither `-n` nor `-A` is given.
+    pub default_namespace: String,
+}
+
+/// Builds a client for `context` (the current context when `None`) from `kubeconfig` (the
+/// usual `$KUBECONFIG` / `~/.kube/config` when `None`, falling back to the in-cluster config).
+pub async fn connect(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<Connection, ClusterError> {
+    let options = KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..KubeConfigOptions::default()
+    };
+    let kubeconfig_error = |source| ClusterError::Kubeconfig {
+        path: kubeconfig.map(Path::to_path_buf),
+        context: context.map(str::to_string),
+        source,
+    };
+    let (config, name) = match (kubeconfig, context) {
+        (Some(path), _) => {
+            let file = Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
+            let name = context
+                .map(str::to_string)
+                .or_else(|| file.current_context.clone());
+            let config = Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(kubeconfig_error)?;
+            (config, name)
+        }
+        (None, Some(name)) => {
+            let config = Config::from_kubeconfig(&options)
+                .await
+                .map_err(kubeconfig_error)?;
+            (config, Some(name.to_string()))
+        }
+        (None, None) => {
+            let config = Config::infer().await.map_err(ClusterError::NoConfig)?;
+            // The current context's name, when the configuration came from a kubeconfig.
+            let name = Kubeconfig::read().ok().and_then(|k| k.current_context);
+            (config, name)
+        }
+    };
+    let default_namespace = config.default_namespace.clone();
+    let client = Client::try_from(config).map_err(|source| ClusterError::Client {
+        context: name.clone(),
+        source,
+    })?;
+    Ok(Connection {
+        client,
+        context: name,
+        default_namespace,
+    })
+}
+
+/// One page of a pod list: only what we read (kind and apiVersion are not needed).
+#[derive(serde::Deserialize)]
+struct PodPage {
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default)]
+    items: Vec<Pod>,
+}
+
+/// Lists the candidate pods of one connection in the requested namespaces. `progress` is
+/// called after every page with the scope and the number of candidates so far.
+pub async fn list_candidates(
+    connection: &Connection,
+    namespaces: &Namespaces,
+    selector: &LabelSelector,
+    progress: &dyn Fn(&str, usize),
+) -> Result<Listing, ClusterError> {
+    let scopes: Vec<Option<String>> = match namespaces {
+        Namespaces::ContextDefault => vec![Some(connection.default_namespace.clone())],
+        Namespaces::All => vec![None],
+        Namespaces::Only(list) => list.iter().cloned().map(Some).collect(),
+    };
+    let mut listing = Listing::default();
+    for namespace in &scopes {
+        list_scope(
+            connection,
+            namespace.as_deref(),
+            selector,
+            &mut listing,
+            progress,
+        )
+        .await?;
+    }
+    Ok(listing)
+}
+
+async fn list_scope(
+    connection: &Connection,
+    namespace: Option<&str>,
+    selector: &LabelSelector,
+    listing: &mut Listing,
+    progress: &dyn Fn(&str, usize),
+) -> Result<(), ClusterError> {
+    let context = connection.context.clone();
+    let (path, scope) = match namespace {
+        Some(ns) => (
+            format!("/api/v1/namespaces/{ns}/pods"),
+            format!("namespace {ns}"),
+        ),
+        None => ("/api/v1/pods".to_string(), "all namespaces".to_string()),
+    };
+    let selector = selector.to_string();
+    let start = listing.pods.len();
+    let start_invalid = listing.invalid.len();
+    let mut restarts = 0;
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = ListParams::default().labels(&selector).limit(PAGE_SIZE);
+        if let Some(t) = &token {
+            params = params.continue_token(t);
+        }
+        let request =
+            kube::core::Request::new(&path)
+                .list(&params)
+                .map_err(|e| ClusterError::Decode {
+                    context: context.clone(),
+                    scope: scope.clone(),
+                    message: e.to_string(),
+                })?;
+        let response = connection
+            .client
+            .send(request.map(kube::client::Body::from))
+            .await
+            .map_err(|source| ClusterError::Request {
+                context: context.clone(),
+                scope: scope.clone(),
+                source,
+            })?;
+        if listing.server_time.is_none() {
+            listing.server_time = response
+                .headers()
+                .get(http::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_http_date);
+        }
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect_bytes()
+            .await
+            .map_err(|source| ClusterError::Request {
+                context: context.clone(),
+                scope: scope.clone(),
+                source,
+            })?;
+        if status == StatusCode::GONE && token.is_some() && restarts < EXPIRED_RESTARTS {
+            // The continue token expired (the server compacted past it): start this scope
+            // again from the beginning, dropping what the expired list returned.
+            restarts += 1;
+            tracing::info!("continue token expired while listing {scope}; restarting the list");
+            listing.pods.truncate(start);
+            listing.invalid.truncate(start_invalid);
+            token = None;
+            continue;
+        }
+        if !status.is_success() {
+            return Err(api_error(context, scope, status, &body));
+        }
+        let page: PodPage = serde_json::from_slice(&body).map_err(|e| ClusterError::Decode {
+            context: context.clone(),
+            scope: scope.clone(),
+            message: e.to_string(),
+        })?;
+        for pod in &page.items {
+            listing.seen += 1;
+            match pod_info(pod, context.as_deref()) {
+                Ok(info) => listing.pods.push(info),
+                Err(invalid) => {
+                    tracing::warn!("skipped: {invalid}");
+                    listing.invalid.push(invalid);
+                }
+            }
+        }
+        progress(&scope, listing.pods.len());
+        token = page.metadata.continue_.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+fn api_error(
+    context: Option<String>,
+    scope: String,
+    status: StatusCode,
+    body: &[u8],
+) -> ClusterError {
+    let parsed: Option<kube::core::Status> = serde_json::from_slice(body).ok();
+    let (reason, message) = match parsed {
+        Some(s) if !s.message.is_empty() || !s.reason.is_empty() => (s.reason, s.message),
+        _ => (
+            status.canonical_reason().unwrap_or("").to_string(),
+            String::from_utf8_lossy(body)
+                .trim()
+                .chars()
+                .take(300)
+                .collect(),
+        ),
+    };
+    ClusterError::Api {
+        context,
+        scope,
+        code: status.as_u16(),
+        reason,
+        message,
+    }
+}
+
+/// Parses an HTTP `Date` header (RFC 9110 IMF-fixdate, e.g. `Fri, 27 Nov 2026 18:43:58 GMT`).
+#[must_use]
+pub fn parse_http_date(value: &str) -> Option<Timestamp> {
+    jiff::fmt::rfc2822::parse(value.trim())
+        .ok()
+        .map(|zoned| zoned.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{Request, Response};
+    use kube::client::Body;
+
+    type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+
+    fn mock_connection() -> (Connection, Handle) {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let connection = Connection {
+            client: Client::new(service, "spark"),
+            context: Some("prod".into()),
+            default_namespace: "spark".into(),
+        };
+        (connection, handle)
+    }
+
+    fn pod(namespace: &str, name: &str) -> serde_json::Value {
+        serde_json::json!({
+            "metadata": {"name": name, "namespace": namespace, "uid": format!("uid-{name}"),
+                         "resourceVersion": "7", "creationTimestamp": "2026-11-01T00:00:00Z",
+                         "labels": {"kyuubi-unique-tag": format!("tag-{name}"),
+                                    "spark-app-selector": "spark-1", "spark-role": "driver"}},
+            "status": {"phase": "Succeeded"}
+        })
+    }
+
+    fn page(items: &[serde_json::Value], continue_token: Option<&str>) -> Response<Body> {
+        let body = serde_json::json!({
+            "kind": "PodList", "apiVersion": "v1",
+            "metadata": {"resourceVersion": "100", "continue": continue_token.unwrap_or("")},
+            "items": items,
+        });
+        Response::builder()
+            .header("date", "Fri, 27 Nov 2026 18:43:58 GMT")
+            .body(Body::from(serde_json::to_vec(&body).unwrap()))
+            .unwrap()
+    }
+
+    fn query(request: &Request<Body>) -> Vec<(String, String)> {
+        url_decode_pairs(request.uri().query().unwrap_or(""))
+    }
+
+    fn url_decode_pairs(query: &str) -> Vec<(String, String)> {
+        query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect()
+    }
+
+    fn percent_decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[tokio::test]
+    async fn lists_all_namespaces_page_by_page_with_the_candidate_selector() {
+        let (connection, mut handle) = mock_connection();
+        let selector = LabelSelector::candidates(Some("team=etl")).unwrap();
+        let server = tokio::spawn(async move {
+            let (request, send) = handle.next_request().await.unwrap();
+            assert_eq!(request.method(), http::Method::GET);
+            assert_eq!(request.uri().path(), "/api/v1/pods");
+            let q = query(&request);
+            assert_eq!(
+                param(&q, "labelSelector"),
+                Some("kyuubi-unique-tag,spark-app-selector,spark-role=driver,team=etl")
+            );
+            assert_eq!(param(&q, "limit"), Some("500"));
+            assert_eq!(param(&q, "continue"), None);
+            send.send_response(page(&[pod("a", "p1"), pod("b", "p2")], Some("tok-1")));
+
+            let (request, send) = handle.next_request().await.unwrap();
+            let q = query(&request);
+            assert_eq!(param(&q, "continue"), Some("tok-1"));
+            assert_eq!(param(&q, "limit"), Some("500"));
+            send.send_response(page(&[pod("c", "p3")], None));
+        });
+        let listing = list_candidates(&connection, &Namespaces::All, &selector, &|_, _| {})
+            .await
+            .unwrap();
+        server.await.unwrap();
+        let names: Vec<_> = listing.pods.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["p1", "p2", "p3"]);
+        assert!(
+            listing
+                .pods
+                .iter()
+                .all(|p| p.context.as_deref() == Some("prod"))
+        );
+        assert_eq!(
+            listing.server_time,
+            Some("2026-11-27T18:43:58Z".parse().unwrap())
+        );
+    }
+
+    #[tokio::test]
+    async fn lists_each_requested_namespace_and_the_default_one() {
+        let (connection, mut handle) = mock_connection();
+        let selector = LabelSelector::candidates(None).unwrap();
+        let server = tokio::spawn(async move {
+            for ns in ["x", "y", "spark"] {
+                let (request, send) = handle.next_request().await.unwrap();
+                assert_eq!(
+                    request.uri().path(),
+                    format!("/api/v1/namespaces/{ns}/pods")
+                );
+                send.send_response(page(&[pod(ns, &format!("{ns}-driver"))], None));
+            }
+        });
+        let only = Namespaces::Only(vec!["x".into(), "y".into()]);
+        let listing = list_candidates(&connection, &only, &selector, &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(listing.pods.len(), 2);
+        let listing = list_candidates(
+            &connection,
+            &Namespaces::ContextDefault,
+            &selector,
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(listing.pods[0].namespace, "spark");
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_expired_continue_token_restarts_the_list() {
+        let (connection, mut handle) = mock_connection();
+        let selector = LabelSelector::candidates(None).unwrap();
+        let server = tokio::spawn(async move {
+            let (_, send) = handle.next_request().await.unwrap();
+            send.send_response(page(&[pod("a", "p1")], Some("old")));
+            let (_, send) = handle.next_request().await.unwrap();
+            let gone = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "reason": "Expired", "code": 410, "message": "The provided continue parameter is too old"});
+            send.send_response(
+                Response::builder()
+                    .status(410)
+                    .body(Body::from(serde_json::to_vec(&gone).unwrap()))
+                    .unwrap(),
+            );
+            let (request, send) = handle.next_request().await.unwrap();
+            assert_eq!(
+                param(&query(&request), "continue"),
+                None,
+                "restarted from the beginning"
+            );
+            send.send_response(page(&[pod("a", "p1"), pod("a", "p2")], None));
+        });
+        let listing = list_candidates(&connection, &Namespaces::All, &selector, &|_, _| {})
+            .await
+            .unwrap();
+        server.await.unwrap();
+        let names: Vec<_> = listing.pods.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["p1", "p2"],
+            "no duplicates from the expired attempt"
+        );
+    }
+
+    #[tokio::test]
+    async fn forbidden_is_a_cluster_error_with_an_rbac_hint() {
+        let (connection, mut handle) = mock_connection();
+        let selector = LabelSelector::candidates(None).unwrap();
+        let server = tokio::spawn(async move {
+            let (_, send) = handle.next_request().await.unwrap();
+            let status = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "reason": "Forbidden", "code": 403,
+                "message": "pods is forbidden: User \"bob\" cannot list resource \"pods\" in API group \"\" in the namespace \"spark\""});
+            send.send_response(
+                Response::builder()
+                    .status(403)
+                    .body(Body::from(serde_json::to_vec(&status).unwrap()))
+                    .unwrap(),
+            );
+        });
+        let err = list_candidates(
+            &connection,
+            &Namespaces::ContextDefault,
+            &selector,
+            &|_, _| {},
+        )
+        .await
+        .unwrap_err();
+        server.await.unwrap();
+        assert_eq!(err.exit_code(), ExitCode::Cluster);
+        let text = err.to_string();
+        assert!(text.contains("namespace spark (context prod)"), "{text}");
+        assert!(text.contains("403 Forbidden"), "{text}");
+        assert!(text.contains("`list` on `pods`"), "{text}");
+    }
+
+    #[test]
+    fn parses_http_dates() {
+        assert_eq!(
+            parse_http_date("Fri, 27 Nov 2026 18:43:58 GMT"),
+            Some("2026-11-27T18:43:58Z".parse().unwrap())
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+}

@@ -1,0 +1,296 @@
+//! Pods from a saved pod list (`--pods FILE`).
+//!
+//! Owns: reading what `kubectl get pods -o json` or `-o yaml` writes (a `v1/List` or `PodList`,
+//! or a single `Pod`; `-` reads standard input) and applying, locally, the same candidate
+//! selector and namespace scope that the cluster path applies on the server. Must not: contact
+//! a cluster.
+
+use std::io::Read;
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::Value;
+
+use super::{Listing, labels, pod_info};
+use crate::selector::LabelSelector;
+
+/// Why a pod file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PodFileError {
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Read(#[source] std::io::Error),
+    /// The file is not valid JSON.
+    #[error("not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The file is not valid YAML.
+    #[error("not valid YAML: {0}")]
+    Yaml(String),
+    /// The document is not a pod list or a pod.
+    #[error(
+        "expected a pod list (kind List or PodList with `items`, as `kubectl get pods -o json` \
+         writes) or a single Pod, found {0}"
+    )]
+    NotAPodList(String),
+    /// One item of the list is not a well-formed pod.
+    #[error("items[{index}] ({name}) is not a valid Pod: {problem}")]
+    InvalidItem {
+        /// Position in `items`.
+        index: usize,
+        /// `namespace/name` as far as known.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Which namespaces a pod source covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceScope {
+    /// Every namespace (`-A`, or a pod file without `-n`).
+    All,
+    /// Only these namespaces (`-n`, repeatable).
+    Only(Vec<String>),
+}
+
+impl NamespaceScope {
+    /// Whether a pod in `namespace` is in scope.
+    #[must_use]
+    pub fn contains(&self, namespace: &str) -> bool {
+        match self {
+            NamespaceScope::All => true,
+            NamespaceScope::Only(list) => list.iter().any(|n| n == namespace),
+        }
+    }
+}
+
+/// Reads a pod file (`-` for standard input) and keeps the candidate pods in scope.
+pub fn read(
+    path: &Path,
+    selector: &LabelSelector,
+    scope: &NamespaceScope,
+) -> Result<Listing, PodFileError> {
+    let text = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(PodFileError::Read)?;
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(PodFileError::Read)?
+    };
+    let document = parse_document(path, &text)?;
+    let pods = items(document)?;
+    let mut listing = Listing::default();
+    for (index, item) in pods {
+        let name = item_name(&item);
+        let pod: Pod = serde_json::from_value(item).map_err(|e| PodFileError::InvalidItem {
+            index,
+            name,
+            problem: e.to_string(),
+        })?;
+        listing.seen += 1;
+        let in_scope = pod
+            .metadata
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| scope.contains(ns));
+        if !in_scope || !selector.matches(&labels(&pod)) {
+            continue;
+        }
+        match pod_info(&pod, None) {
+            Ok(info) => listing.pods.push(info),
+            Err(invalid) => {
+                tracing::warn!("skipped: {invalid}");
+                listing.invalid.push(invalid);
+            }
+        }
+    }
+    Ok(listing)
+}
+
+/// Parses JSON or YAML, by extension, else by the first character.
+fn parse_document(path: &Path, text: &str) -> Result<Value, PodFileError> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let json = match extension.as_deref() {
+        Some("json") => true,
+        Some("yaml" | "yml") => false,
+        _ => text.trim_start().starts_with(['{', '[']),
+    };
+    if json {
+        serde_json::from_str(text).map_err(PodFileError::Json)
+    } else {
+        serde_yaml::from_str(text).map_err(|e| PodFileError::Yaml(e.to_string()))
+    }
+}
+
+/// The pod items of a document, with their index in `items` (0 for a single pod). Items of
+/// other kinds (`kubectl get pods,svc -o json`) are left out.
+fn items(document: Value) -> Result<Vec<(usize, Value)>, PodFileError> {
+    let Value::Object(mut object) = document else {
+        return Err(PodFileError::NotAPodList(describe(&document)));
+    };
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match (kind.as_deref(), object.remove("items")) {
+        (Some("Pod"), _) => Ok(vec![(0, Value::Object(object))]),
+        (Some("List" | "PodList") | None, Some(Value::Array(items))) => Ok(items
+            .into_iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                item.get("kind")
+                    .and_then(Value::as_str)
+                    .is_none_or(|k| k == "Pod")
+            })
+            .collect()),
+        (Some("List" | "PodList"), Some(Value::Null) | None) => Ok(Vec::new()),
+        (Some(other), _) => Err(PodFileError::NotAPodList(format!("kind {other:?}"))),
+        (None, Some(other)) => Err(PodFileError::NotAPodList(format!(
+            "`items` that is {}",
+            describe(&other)
+        ))),
+        (None, None) => Err(PodFileError::NotAPodList(
+            "an object without `kind` or `items`".into(),
+        )),
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(_) => "a number".into(),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+fn item_name(item: &Value) -> String {
+    let meta = item.get("metadata");
+    let field = |f: &str| {
+        meta.and_then(|m| m.get(f))
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+    };
+    format!("{}/{}", field("namespace"), field("name"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    const DRIVER: &str = r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"d","namespace":"a",
+        "uid":"u","resourceVersion":"1","creationTimestamp":"2026-11-01T00:00:00Z",
+        "labels":{"kyuubi-unique-tag":"t","spark-app-selector":"s","spark-role":"driver"}},
+        "status":{"phase":"Succeeded"}}"#;
+    const EXECUTOR: &str = r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"e","namespace":"a",
+        "uid":"v","resourceVersion":"2","creationTimestamp":"2026-11-01T00:00:00Z",
+        "labels":{"kyuubi-unique-tag":"t","spark-app-selector":"s","spark-role":"executor"}},
+        "status":{"phase":"Running"}}"#;
+
+    fn candidates() -> LabelSelector {
+        LabelSelector::candidates(None).unwrap()
+    }
+
+    #[test]
+    fn reads_a_kubectl_list_and_keeps_only_drivers() {
+        let list = format!(
+            r#"{{"apiVersion":"v1","kind":"List","metadata":{{"resourceVersion":""}},"items":[{DRIVER},{EXECUTOR},
+               {{"kind":"Service","apiVersion":"v1","metadata":{{"name":"svc"}}}}]}}"#
+        );
+        let (_dir, path) = write("pods.json", &list);
+        let listing = read(&path, &candidates(), &NamespaceScope::All).unwrap();
+        assert_eq!(listing.seen, 2);
+        assert_eq!(listing.pods.len(), 1);
+        assert_eq!(listing.pods[0].name, "d");
+        assert_eq!(listing.pods[0].context, None);
+    }
+
+    #[test]
+    fn reads_yaml_and_a_single_pod() {
+        let yaml = "apiVersion: v1\nkind: PodList\nitems:\n- metadata:\n    name: d\n    namespace: a\n    creationTimestamp: \"2026-11-01T00:00:00Z\"\n    labels:\n      kyuubi-unique-tag: t\n      spark-app-selector: s\n      spark-role: driver\n  status:\n    phase: Running\n";
+        let (_dir, path) = write("pods.yaml", yaml);
+        let listing = read(&path, &candidates(), &NamespaceScope::All).unwrap();
+        assert_eq!(listing.pods.len(), 1);
+        assert_eq!(listing.pods[0].uid, None);
+
+        let (_dir, path) = write("pod", DRIVER);
+        assert_eq!(
+            read(&path, &candidates(), &NamespaceScope::All)
+                .unwrap()
+                .pods
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn applies_the_namespace_scope() {
+        let list = format!(r#"{{"kind":"List","items":[{DRIVER}]}}"#);
+        let (_dir, path) = write("pods.json", &list);
+        let only_b = NamespaceScope::Only(vec!["b".into()]);
+        assert!(read(&path, &candidates(), &only_b).unwrap().pods.is_empty());
+        let only_a = NamespaceScope::Only(vec!["b".into(), "a".into()]);
+        assert_eq!(read(&path, &candidates(), &only_a).unwrap().pods.len(), 1);
+    }
+
+    #[test]
+    fn malformed_files_give_clear_errors() {
+        let cases = [
+            (
+                "bad.json",
+                "{\"kind\": \"List\", \"items\": [",
+                "not valid JSON",
+            ),
+            ("bad.yaml", "kind: [unclosed", "not valid YAML"),
+            (
+                "svc.json",
+                r#"{"kind":"Service"}"#,
+                "found kind \"Service\"",
+            ),
+            ("num.json", "42", "found a number"),
+            ("obj.json", "{}", "without `kind` or `items`"),
+            (
+                "item.json",
+                r#"{"kind":"List","items":[{"metadata":{"name":"x","namespace":"n"},"status":5}]}"#,
+                "items[0] (n/x) is not a valid Pod",
+            ),
+        ];
+        for (name, text, expected) in cases {
+            let (_dir, path) = write(name, text);
+            let err = read(&path, &candidates(), &NamespaceScope::All).unwrap_err();
+            assert!(err.to_string().contains(expected), "{name}: {err}");
+        }
+        let missing = read(
+            Path::new("/nonexistent/pods.json"),
+            &candidates(),
+            &NamespaceScope::All,
+        );
+        assert!(matches!(missing, Err(PodFileError::Read(_))));
+    }
+
+    #[test]
+    fn a_candidate_without_a_creation_time_is_skipped_and_reported() {
+        let broken = DRIVER.replace(r#""creationTimestamp":"2026-11-01T00:00:00Z","#, "");
+        let (_dir, path) = write(
+            "pods.json",
+            &format!(r#"{{"kind":"List","items":[{broken}]}}"#),
+        );
+        let listing = read(&path, &candidates(), &NamespaceScope::All).unwrap();
+        assert!(listing.pods.is_empty());
+        assert_eq!(listing.invalid.len(), 1);
+    }
+}

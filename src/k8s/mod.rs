@@ -1,0 +1,281 @@
+//! The boundary with the Kubernetes API types.
+//!
+//! Owns: turning a `k8s_openapi` [`Pod`] into the crate's [`PodInfo`] (including when a pod is
+//! taken to have terminated), for both pod sources: a saved pod list ([`file`]) and a live
+//! cluster ([`cluster`]). Nothing past this module sees a k8s-openapi or kube type. Must not:
+//! judge pods.
+
+pub mod cluster;
+pub mod file;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::pod::{APP_ID_LABEL, PodInfo, PodPhase, TAG_LABEL, Termination, TerminationSource};
+
+/// The name Spark gives the driver container.
+pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
+
+/// Why a selected pod could not be turned into a [`PodInfo`]. Such a pod is skipped (never
+/// judged, never deleted) and reported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pod {pod}: {problem}")]
+pub struct InvalidPod {
+    /// `namespace/name` as far as known.
+    pub pod: String,
+    /// What is missing.
+    pub problem: String,
+}
+
+/// What one pod source returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The candidate pods, in the order the source returned them.
+    pub pods: Vec<PodInfo>,
+    /// Candidate pods that could not be converted; skipped, never judged.
+    pub invalid: Vec<InvalidPod>,
+    /// Pods read from the source: all pods of a file, or the candidates a server returned.
+    pub seen: usize,
+    /// The API server's clock at the first answer, when listed from a cluster.
+    pub server_time: Option<Timestamp>,
+}
+
+/// The labels of a pod (empty when it has none).
+#[must_use]
+pub fn labels(pod: &Pod) -> BTreeMap<String, String> {
+    pod.metadata.labels.clone().unwrap_or_default()
+}
+
+/// Converts a pod that matched the candidate selector.
+pub fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, InvalidPod> {
+    let meta = &pod.metadata;
+    let display = format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or("?"),
+        meta.name.as_deref().unwrap_or("?")
+    );
+    let invalid = |problem: &str| InvalidPod {
+        pod: display.clone(),
+        problem: problem.to_string(),
+    };
+    let name = meta
+        .name
+        .clone()
+        .ok_or_else(|| invalid("no metadata.name"))?;
+    let namespace = meta
+        .namespace
+        .clone()
+        .ok_or_else(|| invalid("no metadata.namespace"))?;
+    let created_at = meta
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .ok_or_else(|| invalid("no metadata.creationTimestamp"))?;
+    let labels = meta.labels.as_ref();
+    let label = |key: &str| labels.and_then(|l| l.get(key)).cloned();
+    let tag = label(TAG_LABEL).ok_or_else(|| invalid("no kyuubi-unique-tag label"))?;
+    let phase = PodPhase::parse(pod.status.as_ref().and_then(|s| s.phase.as_deref()));
+    let terminated = phase.is_terminal().then(|| termination(pod, created_at));
+    Ok(PodInfo {
+        context: context.map(str::to_string),
+        namespace,
+        name,
+        uid: meta.uid.clone(),
+        resource_version: meta.resource_version.clone(),
+        tag,
+        app_id: label(APP_ID_LABEL),
+        phase,
+        created_at,
+        deleting_since: meta.deletion_timestamp.as_ref().map(|t| t.0),
+        terminated,
+    })
+}
+
+/// When a terminated pod ended (design §3): the driver container's `finishedAt`, else the
+/// latest `finishedAt` of any container, else the `Ready` condition's last transition, else its
+/// creation time.
+fn termination(pod: &Pod, created_at: Timestamp) -> Termination {
+    let status = pod.status.as_ref();
+    let statuses = status
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or_default();
+    let finished = |s: &k8s_openapi::api::core::v1::ContainerStatus| {
+        s.state
+            .as_ref()
+            .and_then(|st| st.terminated.as_ref())
+            .and_then(|t| t.finished_at.as_ref())
+            .map(|t| t.0)
+    };
+    if let Some(at) = statuses
+        .iter()
+        .filter(|s| s.name == DRIVER_CONTAINER)
+        .filter_map(finished)
+        .max()
+    {
+        return Termination {
+            at,
+            source: TerminationSource::DriverContainer,
+        };
+    }
+    if let Some(at) = statuses.iter().filter_map(finished).max() {
+        return Termination {
+            at,
+            source: TerminationSource::AnyContainer,
+        };
+    }
+    let ready = status
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.type_ == "Ready")
+        .filter_map(|c| c.last_transition_time.as_ref().map(|t| t.0))
+        .max();
+    match ready {
+        Some(at) => Termination {
+            at,
+            source: TerminationSource::ReadyCondition,
+        },
+        None => Termination {
+            at: created_at,
+            source: TerminationSource::CreationTime,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(json: serde_json::Value) -> Pod {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[allow(clippy::needless_pass_by_value)]
+    fn base(status: serde_json::Value) -> Pod {
+        pod(serde_json::json!({
+            "metadata": {
+                "name": "etl-driver", "namespace": "spark", "uid": "u-1", "resourceVersion": "42",
+                "creationTimestamp": "2026-11-01T10:00:00Z",
+                "labels": {"kyuubi-unique-tag": "t-1", "spark-app-selector": "spark-abc",
+                           "spark-role": "driver"}
+            },
+            "status": status
+        }))
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn converts_the_fields_the_classifier_needs() {
+        let info = pod_info(&base(serde_json::json!({"phase": "Running"})), Some("prod")).unwrap();
+        assert_eq!(info.context.as_deref(), Some("prod"));
+        assert_eq!(
+            (info.namespace.as_str(), info.name.as_str()),
+            ("spark", "etl-driver")
+        );
+        assert_eq!(info.uid.as_deref(), Some("u-1"));
+        assert_eq!(info.resource_version.as_deref(), Some("42"));
+        assert_eq!(info.tag, "t-1");
+        assert_eq!(info.app_id.as_deref(), Some("spark-abc"));
+        assert_eq!(info.phase, PodPhase::Running);
+        assert_eq!(info.created_at, ts("2026-11-01T10:00:00Z"));
+        assert_eq!(
+            info.terminated, None,
+            "a running pod has no termination time"
+        );
+        assert_eq!(info.deleting_since, None);
+    }
+
+    #[test]
+    fn termination_prefers_the_driver_container() {
+        let p = base(serde_json::json!({
+            "phase": "Succeeded",
+            "conditions": [{"type": "Ready", "status": "False",
+                            "lastTransitionTime": "2026-11-01T12:00:00Z"}],
+            "containerStatuses": [
+                {"name": "sidecar", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+                 "state": {"terminated": {"exitCode": 0, "finishedAt": "2026-11-01T11:30:00Z"}}},
+                {"name": "spark-kubernetes-driver", "image": "x", "imageID": "", "ready": false,
+                 "restartCount": 0,
+                 "state": {"terminated": {"exitCode": 0, "finishedAt": "2026-11-01T11:00:00Z"}}}
+            ]
+        }));
+        let t = pod_info(&p, None).unwrap().terminated.unwrap();
+        assert_eq!(t.at, ts("2026-11-01T11:00:00Z"));
+        assert_eq!(t.source, TerminationSource::DriverContainer);
+    }
+
+    #[test]
+    fn termination_falls_back_to_any_container_then_ready_then_creation() {
+        let any = base(serde_json::json!({
+            "phase": "Failed",
+            "containerStatuses": [
+                {"name": "a", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+                 "state": {"terminated": {"exitCode": 1, "finishedAt": "2026-11-01T11:10:00Z"}}},
+                {"name": "b", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+                 "state": {"terminated": {"exitCode": 1, "finishedAt": "2026-11-01T11:20:00Z"}}}
+            ]
+        }));
+        let t = pod_info(&any, None).unwrap().terminated.unwrap();
+        assert_eq!(
+            (t.at, t.source),
+            (ts("2026-11-01T11:20:00Z"), TerminationSource::AnyContainer)
+        );
+
+        let ready = base(serde_json::json!({
+            "phase": "Failed", "reason": "Evicted",
+            "conditions": [{"type": "Ready", "status": "False",
+                            "lastTransitionTime": "2026-11-01T12:00:00Z"}]
+        }));
+        let t = pod_info(&ready, None).unwrap().terminated.unwrap();
+        assert_eq!(
+            (t.at, t.source),
+            (
+                ts("2026-11-01T12:00:00Z"),
+                TerminationSource::ReadyCondition
+            )
+        );
+
+        let nothing = base(serde_json::json!({"phase": "Failed"}));
+        let t = pod_info(&nothing, None).unwrap().terminated.unwrap();
+        assert_eq!(
+            (t.at, t.source),
+            (ts("2026-11-01T10:00:00Z"), TerminationSource::CreationTime)
+        );
+    }
+
+    #[test]
+    fn a_pod_without_identity_is_invalid_not_guessed() {
+        let mut p = base(serde_json::json!({"phase": "Succeeded"}));
+        p.metadata.creation_timestamp = None;
+        let err = pod_info(&p, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pod spark/etl-driver: no metadata.creationTimestamp"
+        );
+        let mut p = base(serde_json::json!({}));
+        p.metadata.namespace = None;
+        assert!(
+            pod_info(&p, None)
+                .unwrap_err()
+                .problem
+                .contains("namespace")
+        );
+    }
+
+    #[test]
+    fn deletion_timestamp_is_carried() {
+        let mut p = base(serde_json::json!({"phase": "Running"}));
+        p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            ts("2026-11-01T13:00:00Z"),
+        ));
+        assert_eq!(
+            pod_info(&p, None).unwrap().deleting_since,
+            Some(ts("2026-11-01T13:00:00Z"))
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! kyuubi-reaper: a garbage collector for Kubernetes pods orphaned by Apache Kyuubi engines.
+//!
+//! Kyuubi runs Spark engines as driver pods labelled `kyuubi-unique-tag=<uuid>`, and its own
+//! cleanup of those pods lives in server memory (lost on restart) and is off by default. This
+//! crate decides which pods are orphans from Kyuubi's *own* state (its metadata store) and
+//! reports them; verdict rules, safety model and exit codes follow the project's design.
+//!
+//! # Layout
+//!
+//! - [`cli`]: clap types, only what was typed.
+//! - [`config`]: resolves the flags into the core's types; colour and progress decided once.
+//! - [`error`]: operation-named errors and the exit codes they map to.
+//! - [`state`]: the merged engine state; [`state::store`] reads SQLite metadata stores.
+//! - [`k8s`]: the boundary with Kubernetes types: pods from a file ([`k8s::file`]) or a cluster
+//!   ([`k8s::cluster`]), converted to [`pod::PodInfo`].
+//! - [`pod`]: the crate's own pod type.
+//! - [`selector`]: label selectors, parsed once, matched locally or sent to the server.
+//! - [`classify`]: the pure verdict rules.
+//! - [`output`]: the report and its formats, the summary line, the progress spinner.
+//! - [`scan`]: the `scan` pipeline.
+//! - [`duration`]: durations on the command line, ages in the report.
+
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod error;
+pub mod k8s;
+pub mod output;
+pub mod pod;
+pub mod scan;
+pub mod selector;
+pub mod state;
+
+use std::io::IsTerminal;
+
+use clap::CommandFactory;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Presentation, ScanConfig, Verbosity};
+pub use crate::error::{Error, ExitCode};
+
+/// Runs a parsed command line. Errors carry their exit code ([`Error::exit_code`]).
+pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
+    let presentation = Presentation::from_env(&cli.global);
+    init_logging(presentation);
+    let mut stdout = std::io::stdout().lock();
+    match &cli.command {
+        Command::Scan(args) => {
+            let config = ScanConfig::from_args(args)?;
+            scan::run(&config, presentation, &mut stdout)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "kyuubi-reaper", &mut stdout);
+            Ok(ExitCode::Success)
+        }
+    }
+}
+
+/// Logs go to stderr through tracing: warnings by default, more with `-v`, none with `-q`;
+/// `RUST_LOG` overrides. Colour only when stderr is a terminal and colour is allowed.
+fn init_logging(presentation: Presentation) {
+    let level = match presentation.verbosity {
+        Verbosity::Quiet => "error",
+        Verbosity::Normal => "warn",
+        Verbosity::Verbose(1) => "info",
+        Verbosity::Verbose(2) => "debug",
+        Verbosity::Verbose(_) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("kyuubi_reaper={level},{}", "warn")));
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,519 @@
+//! The scan report and its formats.
+//!
+//! Owns: [`Report`], the one document every format renders (its JSON form is the documented,
+//! stable schema `kyuubi-reaper.scan/v1`); [`render`] into any writer as a table (comfy-table),
+//! JSON, YAML or `name`; the one-line summary for stderr; and the progress spinner (indicatif,
+//! stderr only, hidden when stderr is not a terminal). All comfy-table and indicatif use is
+//! here. Must not: decide verdicts, or write to stdout except through the writer it is given.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::classify::{Class, Evidence, Judgement, Verdict};
+use crate::duration::human;
+use crate::pod::{PodInfo, PodPhase};
+use crate::state::SourceSummary;
+
+/// The version of the JSON/YAML document. Fields may be added within a version; none is
+/// removed or changes meaning.
+pub const SCHEMA: &str = "kyuubi-reaper.scan/v1";
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A table for people.
+    Table,
+    /// The JSON document.
+    Json,
+    /// The same document as YAML.
+    Yaml,
+    /// `namespace/name` of every orphan, one per line.
+    Name,
+}
+
+/// One judged pod, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PodReport {
+    /// The kubeconfig context, or null for a pod file or in-cluster config.
+    pub context: Option<String>,
+    /// Namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub name: String,
+    /// `metadata.uid`.
+    pub uid: Option<String>,
+    /// `metadata.resourceVersion` when listed.
+    pub resource_version: Option<String>,
+    /// `kyuubi-unique-tag`.
+    pub tag: String,
+    /// `spark-app-selector`.
+    pub app_id: Option<String>,
+    /// `status.phase`.
+    pub phase: PodPhase,
+    /// `metadata.creationTimestamp`.
+    pub created_at: Timestamp,
+    /// When it terminated, for terminated pods.
+    pub terminated_at: Option<Timestamp>,
+    /// Seconds since it terminated, measured against the run's clock.
+    pub terminated_seconds_ago: Option<i64>,
+    /// `orphan`, `suspect` or `keep`.
+    pub verdict: Verdict,
+    /// The rule outcome class (e.g. `terminated`, `batch-active`).
+    pub class: Class,
+    /// The rule number of design §3.
+    pub rule: u8,
+    /// One line for people.
+    pub reason: String,
+    /// The facts behind the verdict.
+    pub evidence: Vec<Evidence>,
+}
+
+impl PodReport {
+    /// Joins a pod with its judgement; `now` is the clock it was judged against.
+    #[must_use]
+    pub fn new(pod: &PodInfo, judgement: Judgement, now: Timestamp) -> Self {
+        let terminated_at = pod.terminated.map(|t| t.at);
+        Self {
+            context: pod.context.clone(),
+            namespace: pod.namespace.clone(),
+            name: pod.name.clone(),
+            uid: pod.uid.clone(),
+            resource_version: pod.resource_version.clone(),
+            tag: pod.tag.clone(),
+            app_id: pod.app_id.clone(),
+            phase: pod.phase,
+            created_at: pod.created_at,
+            terminated_at,
+            terminated_seconds_ago: terminated_at.map(|t| now.duration_since(t).as_secs()),
+            verdict: judgement.verdict,
+            class: judgement.class,
+            rule: judgement.rule,
+            reason: judgement.reason,
+            evidence: judgement.evidence,
+        }
+    }
+}
+
+/// The clock a group of pods was judged against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Clock {
+    /// The context the pods came from (null: pod file or in-cluster).
+    pub context: Option<String>,
+    /// The time used as "now".
+    pub now: Timestamp,
+    /// `api-server` (the `Date` header) or `local`.
+    pub from: &'static str,
+}
+
+/// Counts over the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Candidate pods judged.
+    pub candidates: usize,
+    /// Orphans.
+    pub orphans: usize,
+    /// Suspects.
+    pub suspects: usize,
+    /// Kept pods.
+    pub kept: usize,
+    /// Candidate pods skipped because they lacked a name, namespace or creation time.
+    pub skipped: usize,
+    /// Distinct namespaces among the candidates.
+    pub namespaces: usize,
+    /// Pods per class.
+    pub by_class: BTreeMap<&'static str, usize>,
+}
+
+/// The whole scan result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// The judged pods, sorted by context, namespace and name.
+    pub pods: Vec<PodReport>,
+    /// Counts.
+    pub summary: Summary,
+    /// The state sources that were loaded.
+    pub sources: Vec<SourceSummary>,
+    /// The clocks the pods were judged against.
+    pub clocks: Vec<Clock>,
+    /// Candidate pods that could not be judged, with the reason.
+    pub skipped: Vec<String>,
+}
+
+impl Report {
+    /// Builds the report, sorting the pods and counting.
+    #[must_use]
+    pub fn new(
+        mut pods: Vec<PodReport>,
+        sources: Vec<SourceSummary>,
+        clocks: Vec<Clock>,
+        skipped: Vec<String>,
+    ) -> Self {
+        pods.sort_by(|a, b| {
+            (&a.context, &a.namespace, &a.name).cmp(&(&b.context, &b.namespace, &b.name))
+        });
+        let mut summary = Summary {
+            candidates: pods.len(),
+            skipped: skipped.len(),
+            ..Summary::default()
+        };
+        let mut namespaces = std::collections::BTreeSet::new();
+        for pod in &pods {
+            match pod.verdict {
+                Verdict::Orphan => summary.orphans += 1,
+                Verdict::Suspect => summary.suspects += 1,
+                Verdict::Keep => summary.kept += 1,
+            }
+            *summary.by_class.entry(pod.class.as_str()).or_default() += 1;
+            namespaces.insert((&pod.context, &pod.namespace));
+        }
+        summary.namespaces = namespaces.len();
+        Self {
+            schema: SCHEMA,
+            pods,
+            summary,
+            sources,
+            clocks,
+            skipped,
+        }
+    }
+
+    /// The one-line summary printed on stderr.
+    #[must_use]
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let mut line = format!(
+            "{} in {}: {}, {}, {} kept",
+            plural(s.candidates, "candidate pod"),
+            plural(s.namespaces, "namespace"),
+            plural(s.orphans, "orphan"),
+            plural(s.suspects, "suspect"),
+            s.kept,
+        );
+        if s.skipped > 0 {
+            let _ = write!(line, ", {} skipped", s.skipped);
+        }
+        let rows: usize = self.sources.iter().map(|s| s.batches).sum();
+        let infos: usize = self.sources.iter().map(|s| s.engine_infos).sum();
+        let _ = write!(
+            line,
+            " (state: {}, {}, {})",
+            plural(self.sources.len(), "store"),
+            plural(rows, "batch row"),
+            plural(infos, "k8s_engine_info row"),
+        );
+        line
+    }
+}
+
+/// Renders the report in `format` to `out`. `width` wraps the table to a terminal's width.
+pub fn render(
+    report: &Report,
+    format: Format,
+    color: bool,
+    width: Option<u16>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => {
+            if report.pods.is_empty() {
+                writeln!(out, "No candidate pods found.")
+            } else {
+                writeln!(out, "{}", table(report, color, width))
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            writeln!(out)
+        }
+        Format::Yaml => {
+            let text = serde_yaml::to_string(report).map_err(io::Error::other)?;
+            out.write_all(text.as_bytes())
+        }
+        Format::Name => {
+            for pod in report.pods.iter().filter(|p| p.verdict == Verdict::Orphan) {
+                writeln!(out, "{}/{}", pod.namespace, pod.name)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The table for people: namespace, pod, tag, phase, time since termination, verdict, class and
+/// reason (and the context, when pods came from more than one).
+#[must_use]
+pub fn table(report: &Report, color: bool, width: Option<u16>) -> Table {
+    let contexts: std::collections::BTreeSet<_> = report.pods.iter().map(|p| &p.context).collect();
+    let show_context = contexts.len() > 1;
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    match width {
+        Some(w) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_width(w);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    let mut header = vec![
+        "NAMESPACE",
+        "POD",
+        "TAG",
+        "PHASE",
+        "TERMINATED",
+        "VERDICT",
+        "CLASS",
+        "REASON",
+    ];
+    if show_context {
+        header.insert(0, "CONTEXT");
+    }
+    table.set_header(header);
+    for pod in &report.pods {
+        let terminated = pod.terminated_seconds_ago.map_or_else(
+            || "-".to_string(),
+            |s| format!("{} ago", human(jiff::SignedDuration::from_secs(s))),
+        );
+        let verdict = Cell::new(pod.verdict.as_str());
+        let verdict = if color {
+            verdict.fg(match pod.verdict {
+                Verdict::Orphan => Color::Red,
+                Verdict::Suspect => Color::Yellow,
+                Verdict::Keep => Color::Green,
+            })
+        } else {
+            verdict
+        };
+        let mut row = vec![
+            Cell::new(&pod.namespace),
+            Cell::new(&pod.name),
+            Cell::new(&pod.tag),
+            Cell::new(pod.phase.as_str()),
+            Cell::new(terminated),
+            verdict,
+            Cell::new(pod.class.as_str()),
+            Cell::new(&pod.reason),
+        ];
+        if show_context {
+            row.insert(0, Cell::new(pod.context.as_deref().unwrap_or("-")));
+        }
+        table.add_row(row);
+    }
+    table
+}
+
+/// A spinner on stderr while pods are listed; draws nothing when stderr is not a terminal.
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    /// A spinner, shown only when `enabled` (stderr is a terminal and not `--quiet`).
+    #[must_use]
+    pub fn new(enabled: bool) -> Self {
+        let bar = if enabled {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Self { bar }
+    }
+
+    /// Updates the message.
+    pub fn message(&self, message: String) {
+        self.bar.set_message(message);
+    }
+
+    /// Removes the spinner.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{Judgement, Verdict};
+    use crate::pod::{Termination, TerminationSource};
+
+    fn pod(ns: &str, name: &str, phase: PodPhase) -> PodInfo {
+        PodInfo {
+            context: None,
+            namespace: ns.into(),
+            name: name.into(),
+            uid: Some(format!("uid-{name}")),
+            resource_version: Some("9".into()),
+            tag: format!("tag-{name}"),
+            app_id: Some("spark-1".into()),
+            phase,
+            created_at: "2026-11-20T00:00:00Z".parse().unwrap(),
+            deleting_since: None,
+            terminated: phase.is_terminal().then(|| Termination {
+                at: "2026-11-26T00:00:00Z".parse().unwrap(),
+                source: TerminationSource::DriverContainer,
+            }),
+        }
+    }
+
+    fn judged(verdict: Verdict, class: Class) -> Judgement {
+        Judgement {
+            verdict,
+            class,
+            rule: 6,
+            reason: "because".into(),
+            evidence: vec![],
+        }
+    }
+
+    fn report() -> Report {
+        let now: Timestamp = "2026-11-27T00:00:00Z".parse().unwrap();
+        let pods = vec![
+            PodReport::new(
+                &pod("b", "z", PodPhase::Running),
+                judged(Verdict::Keep, Class::NoEvidence),
+                now,
+            ),
+            PodReport::new(
+                &pod("a", "y", PodPhase::Succeeded),
+                judged(Verdict::Orphan, Class::Terminated),
+                now,
+            ),
+            PodReport::new(
+                &pod("a", "x", PodPhase::Pending),
+                judged(Verdict::Suspect, Class::StuckPending),
+                now,
+            ),
+        ];
+        Report::new(
+            pods,
+            vec![],
+            vec![Clock {
+                context: None,
+                now,
+                from: "local",
+            }],
+            vec![],
+        )
+    }
+
+    #[test]
+    fn pods_are_sorted_and_counted() {
+        let r = report();
+        let names: Vec<_> = r.pods.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["x", "y", "z"]);
+        assert_eq!(
+            (r.summary.orphans, r.summary.suspects, r.summary.kept),
+            (1, 1, 1)
+        );
+        assert_eq!(r.summary.namespaces, 2);
+        assert_eq!(r.summary.by_class["terminated"], 1);
+        assert_eq!(r.pods[1].terminated_seconds_ago, Some(86_400));
+        assert_eq!(
+            r.summary_line(),
+            "3 candidate pods in 2 namespaces: 1 orphan, 1 suspect, 1 kept \
+             (state: 0 stores, 0 batch rows, 0 k8s_engine_info rows)"
+        );
+    }
+
+    #[test]
+    fn name_format_lists_orphans_only() {
+        let mut out = Vec::new();
+        render(&report(), Format::Name, false, None, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a/y\n");
+    }
+
+    #[test]
+    fn json_follows_the_schema() {
+        let mut out = Vec::new();
+        render(&report(), Format::Json, false, None, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["schema"], SCHEMA);
+        let p = &v["pods"][1];
+        for key in [
+            "context",
+            "namespace",
+            "name",
+            "uid",
+            "tag",
+            "phase",
+            "verdict",
+            "class",
+            "reason",
+            "evidence",
+        ] {
+            assert!(p.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(p["verdict"], "orphan");
+        assert_eq!(p["class"], "terminated");
+        assert_eq!(p["phase"], "Succeeded");
+        assert_eq!(p["context"], serde_json::Value::Null);
+        assert_eq!(v["summary"]["orphans"], 1);
+        assert_eq!(v["clocks"][0]["from"], "local");
+    }
+
+    #[test]
+    fn yaml_is_the_same_document() {
+        let mut json = Vec::new();
+        render(&report(), Format::Json, false, None, &mut json).unwrap();
+        let mut yaml = Vec::new();
+        render(&report(), Format::Yaml, false, None, &mut yaml).unwrap();
+        let from_json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let from_yaml: serde_json::Value = serde_yaml::from_slice(&yaml).unwrap();
+        assert_eq!(from_json, from_yaml);
+    }
+
+    #[test]
+    fn table_has_the_documented_columns_and_no_color_codes_when_off() {
+        let text = table(&report(), false, Some(200)).to_string();
+        let header = text.lines().nth(1).unwrap();
+        for column in [
+            "NAMESPACE",
+            "POD",
+            "TAG",
+            "PHASE",
+            "TERMINATED",
+            "VERDICT",
+            "CLASS",
+            "REASON",
+        ] {
+            assert!(header.contains(column), "{header}");
+        }
+        assert!(!header.contains("CONTEXT"));
+        assert!(text.contains("1d ago"));
+        assert!(!text.contains('\u{1b}'));
+        let colored = table(&report(), true, Some(200)).to_string();
+        assert!(colored.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn an_empty_report_says_so() {
+        let r = Report::new(vec![], vec![], vec![], vec![]);
+        let mut out = Vec::new();
+        render(&r, Format::Table, false, None, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "No candidate pods found.\n"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! The crate's own view of a candidate driver pod.
+//!
+//! Owns: [`PodInfo`] and [`PodPhase`], the only pod types the classifier and the report see.
+//! Kubernetes API types stop at the `k8s` module, which converts them into these. Must not:
+//! depend on k8s-openapi or kube, or do I/O.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// The label Kyuubi puts on every engine driver pod: the engine ref id or batch id.
+pub const TAG_LABEL: &str = "kyuubi-unique-tag";
+/// The label Spark puts on driver and executor pods: the Spark application id.
+pub const APP_ID_LABEL: &str = "spark-app-selector";
+/// The label Spark uses to tell drivers from executors.
+pub const ROLE_LABEL: &str = "spark-role";
+
+/// A pod's `status.phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum PodPhase {
+    /// Accepted, not all containers running yet.
+    Pending,
+    /// Bound to a node, at least one container running.
+    Running,
+    /// All containers terminated successfully.
+    Succeeded,
+    /// All containers terminated, at least one in failure.
+    Failed,
+    /// The phase is `Unknown`, missing, or a value this tool does not know.
+    Unknown,
+}
+
+impl PodPhase {
+    /// Parses `status.phase`; anything unrecognised is [`PodPhase::Unknown`].
+    #[must_use]
+    pub fn parse(phase: Option<&str>) -> Self {
+        match phase {
+            Some("Pending") => PodPhase::Pending,
+            Some("Running") => PodPhase::Running,
+            Some("Succeeded") => PodPhase::Succeeded,
+            Some("Failed") => PodPhase::Failed,
+            _ => PodPhase::Unknown,
+        }
+    }
+
+    /// Whether every container of the pod has terminated for good.
+    #[must_use]
+    pub fn is_terminal(self) -> bool {
+        matches!(self, PodPhase::Succeeded | PodPhase::Failed)
+    }
+
+    /// The phase as Kubernetes spells it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodPhase::Pending => "Pending",
+            PodPhase::Running => "Running",
+            PodPhase::Succeeded => "Succeeded",
+            PodPhase::Failed => "Failed",
+            PodPhase::Unknown => "Unknown",
+        }
+    }
+}
+
+/// Where a pod's termination time was read from, most precise first (design §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TerminationSource {
+    /// `finishedAt` of the `spark-kubernetes-driver` container.
+    DriverContainer,
+    /// The latest `finishedAt` of any container.
+    AnyContainer,
+    /// The last transition of the `Ready` condition.
+    ReadyCondition,
+    /// Nothing recorded when the pod ended: its creation time is the only bound, so the retain
+    /// period is measured from there.
+    CreationTime,
+}
+
+/// When a terminated pod ended, and how that was found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Termination {
+    /// The time the pod is taken to have terminated.
+    pub at: Timestamp,
+    /// Which field it came from.
+    pub source: TerminationSource,
+}
+
+/// A candidate driver pod, as the classifier sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PodInfo {
+    /// The kubeconfig context it was listed from; `None` for a pod file or in-cluster config.
+    pub context: Option<String>,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.uid`: the delete precondition. Always present on pods from an API server; a
+    /// hand-written pod file may lack it.
+    pub uid: Option<String>,
+    /// `metadata.resourceVersion` when it was listed: the delete precondition.
+    pub resource_version: Option<String>,
+    /// The `kyuubi-unique-tag` label: the join key into Kyuubi's state.
+    pub tag: String,
+    /// The `spark-app-selector` label: the Spark application id.
+    pub app_id: Option<String>,
+    /// `status.phase`.
+    pub phase: PodPhase,
+    /// `metadata.creationTimestamp`.
+    pub created_at: Timestamp,
+    /// `metadata.deletionTimestamp`: set when the pod is already being deleted.
+    pub deleting_since: Option<Timestamp>,
+    /// When the pod terminated; `Some` exactly when the phase is terminal.
+    pub terminated: Option<Termination>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_parse_and_print_as_kubernetes_spells_them() {
+        for phase in [
+            PodPhase::Pending,
+            PodPhase::Running,
+            PodPhase::Succeeded,
+            PodPhase::Failed,
+            PodPhase::Unknown,
+        ] {
+            assert_eq!(PodPhase::parse(Some(phase.as_str())), phase);
+        }
+        assert_eq!(PodPhase::parse(None), PodPhase::Unknown);
+        assert_eq!(PodPhase::parse(Some("Completed")), PodPhase::Unknown);
+        assert!(PodPhase::Succeeded.is_terminal());
+        assert!(PodPhase::Failed.is_terminal());
+        assert!(!PodPhase::Unknown.is_terminal());
+        assert!(!PodPhase::Pending.is_terminal());
+    }
+}

@@ -1,0 +1,211 @@
+//! The `scan` pipeline: load state, list pods, classify, gate, report.
+//!
+//! Owns: the order of the steps and the edges where the world comes in: the local clock (only
+//! when no API server clock is available), the tokio runtime for cluster calls, stdout for the
+//! report and stderr for the summary. Store files are checked before any cluster is contacted,
+//! and read only after the pods are listed, keeping just the rows for candidate tags. Must not:
+//! hold verdict rules (those are in `classify`) or formatting (in `output`).
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use jiff::Timestamp;
+
+use crate::classify::{Verdict, classify};
+use crate::config::{PodSource, Presentation, ScanConfig, Verbosity};
+use crate::error::{Error, ExitCode, Refusal};
+use crate::k8s::cluster::{self, Namespaces};
+use crate::k8s::{Listing, file};
+use crate::output::{Clock, PodReport, Progress, Report, render};
+use crate::selector::LabelSelector;
+use crate::state::EngineState;
+use crate::state::store::Store;
+
+/// Pods from one source, with the clock to judge them against.
+struct Group {
+    context: Option<String>,
+    listing: Listing,
+    now: Timestamp,
+    clock_from: &'static str,
+}
+
+/// Runs a scan and writes the report to `out`. Returns the exit code the findings call for.
+pub fn run(
+    config: &ScanConfig,
+    presentation: Presentation,
+    out: &mut dyn Write,
+) -> Result<ExitCode, Error> {
+    // 1. Check every store before touching a cluster: a bad store fails fast, and nothing that
+    //    follows can act on half-loaded state.
+    let stores = config
+        .stores
+        .iter()
+        .map(|path| {
+            Store::open(path).map_err(|source| Error::LoadStore {
+                path: path.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for store in &stores {
+        tracing::info!(
+            "store {}: layout {}",
+            store.path().display(),
+            store.layout()
+        );
+    }
+
+    // 2. List the candidate pods.
+    let groups = list_pods(config, presentation)?;
+
+    // 3. Read the stores, keeping the rows of candidate tags only.
+    let tags: HashSet<&str> = groups
+        .iter()
+        .flat_map(|g| g.listing.pods.iter().map(|p| p.tag.as_str()))
+        .collect();
+    let mut state = EngineState::new();
+    for store in &stores {
+        store
+            .load(&mut state, &|tag| tags.contains(tag))
+            .map_err(|source| Error::LoadStore {
+                path: store.path().to_path_buf(),
+                source,
+            })?;
+    }
+
+    // 4. The source health gate: a state that knows nothing cannot judge anything.
+    let candidates: usize = groups.iter().map(|g| g.listing.pods.len()).sum();
+    let records: usize = state
+        .sources()
+        .iter()
+        .map(|s| s.batches + s.engine_infos)
+        .sum();
+    if records == 0 && candidates > 0 && !config.allow_empty_state {
+        return Err(Error::Refused(Refusal::EmptyState {
+            candidates,
+            sources: state.sources().iter().map(ToString::to_string).collect(),
+        }));
+    }
+
+    // 5. Judge each group against its own clock.
+    let mut pods = Vec::with_capacity(candidates);
+    let mut clocks = Vec::new();
+    let mut skipped = Vec::new();
+    for group in groups {
+        let judgements = classify(&group.listing.pods, &state, &config.policy, group.now);
+        pods.extend(
+            group
+                .listing
+                .pods
+                .iter()
+                .zip(judgements)
+                .map(|(pod, j)| PodReport::new(pod, j, group.now)),
+        );
+        skipped.extend(group.listing.invalid.iter().map(ToString::to_string));
+        clocks.push(Clock {
+            context: group.context,
+            now: group.now,
+            from: group.clock_from,
+        });
+    }
+    let report = Report::new(pods, state.sources().to_vec(), clocks, skipped);
+
+    // 6. Report: data on stdout, the summary on stderr.
+    let width = presentation
+        .stdout_is_terminal
+        .then(terminal_width)
+        .flatten();
+    render(&report, config.format, presentation.color, width, out).map_err(Error::WriteReport)?;
+    out.flush().map_err(Error::WriteReport)?;
+    if presentation.verbosity != Verbosity::Quiet {
+        eprintln!("{}", report.summary_line());
+    }
+
+    let orphans = report.pods.iter().any(|p| p.verdict == Verdict::Orphan);
+    let suspects = report.pods.iter().any(|p| p.verdict == Verdict::Suspect);
+    Ok(
+        if (config.fail_on_orphans && orphans) || (config.fail_on_suspects && suspects) {
+            ExitCode::Findings
+        } else {
+            ExitCode::Success
+        },
+    )
+}
+
+/// The terminal's width, when it can be told.
+fn terminal_width() -> Option<u16> {
+    let table = comfy_table::Table::new();
+    table.width()
+}
+
+fn list_pods(config: &ScanConfig, presentation: Presentation) -> Result<Vec<Group>, Error> {
+    match &config.pods {
+        PodSource::File { path, scope } => {
+            let listing =
+                file::read(path, &config.selector, scope).map_err(|source| Error::ReadPods {
+                    path: path.clone(),
+                    source,
+                })?;
+            Ok(vec![Group {
+                context: None,
+                listing,
+                now: Timestamp::now(),
+                clock_from: "local",
+            }])
+        }
+        PodSource::Cluster {
+            kubeconfig,
+            contexts,
+            namespaces,
+        } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+            let progress = Progress::new(presentation.progress);
+            let result = runtime.block_on(list_cluster(
+                kubeconfig.as_deref(),
+                contexts,
+                namespaces,
+                &config.selector,
+                &progress,
+            ));
+            progress.finish();
+            result
+        }
+    }
+}
+
+async fn list_cluster(
+    kubeconfig: Option<&std::path::Path>,
+    contexts: &[Option<String>],
+    namespaces: &Namespaces,
+    selector: &LabelSelector,
+    progress: &Progress,
+) -> Result<Vec<Group>, Error> {
+    let mut groups = Vec::new();
+    for context in contexts {
+        let connection = cluster::connect(kubeconfig, context.as_deref()).await?;
+        let name = connection.context.clone();
+        let label = name.clone().unwrap_or_else(|| "in-cluster".into());
+        let listing = cluster::list_candidates(&connection, namespaces, selector, &|scope, n| {
+            progress.message(format!("listing pods: {label}, {scope}: {n} candidates"));
+        })
+        .await?;
+        let (now, clock_from) = match listing.server_time {
+            Some(t) => (t, "api-server"),
+            None => (Timestamp::now(), "local"),
+        };
+        tracing::info!(
+            "context {label}: {} candidate pods, clock {now} ({clock_from})",
+            listing.pods.len()
+        );
+        groups.push(Group {
+            context: name,
+            listing,
+            now,
+            clock_from,
+        });
+    }
+    Ok(groups)
+}

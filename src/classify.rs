@@ -367,8 +367,14 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
+    /// ` (store X)` naming the source of a record, when there is more than one source to tell
+    /// apart; the evidence always names it.
     fn source(&self, id: usize) -> String {
-        self.state.source(id).to_string()
+        if self.state.sources().len() > 1 {
+            format!(" ({})", self.state.source(id))
+        } else {
+            String::new()
+        }
     }
 
     /// The rules, in order; the first that matches decides.
@@ -384,7 +390,7 @@ impl Judge<'_> {
         }
         // Rule 3: the batch is live for Kyuubi, wherever the row says it runs.
         if let Some(row) = self.records.batches.iter().find(|r| r.is_active()) {
-            let reason = format!("batch is {} in {}", row.state, self.source(row.source));
+            let reason = format!("batch is {}{}", row.state, self.source(row.source));
             return keep(Class::BatchActive, 3, reason);
         }
         // Rule 4: a pod newer than the state may belong to a record the state does not have.
@@ -498,7 +504,7 @@ impl Judge<'_> {
             format!("ended {} {} ago", row.state, human(ago))
         };
         let reason = format!(
-            "{} but its batch {how} ({})",
+            "{} but its batch {how}{}",
             self.pod.phase.as_str(),
             self.source(row.source)
         );
@@ -543,7 +549,7 @@ impl Judge<'_> {
             } else {
                 format!("{} closed by a peer instance", row.state)
             };
-            return Some(format!("batch {state} in {}", self.source(row.source)));
+            return Some(format!("batch {state}{}", self.source(row.source)));
         }
         self.records
             .engine_infos
@@ -551,7 +557,7 @@ impl Judge<'_> {
             .find(|r| applies(&r.scope))
             .map(|r| {
                 format!(
-                    "engine {} recorded in {}",
+                    "engine {} recorded{}",
                     r.engine_state.as_deref().unwrap_or("terminated"),
                     self.source(r.source)
                 )

@@ -12,7 +12,12 @@ use jiff::SignedDuration;
 /// Garbage-collects Kubernetes driver pods orphaned by Apache Kyuubi engines, deciding from
 /// Kyuubi's own state (its metadata store) which pods no engine owns any more.
 #[derive(Debug, Parser)]
-#[command(name = "kyuubi-reaper", version, propagate_version = true)]
+#[command(
+    name = "kyuubi-reaper",
+    version,
+    propagate_version = true,
+    args_override_self = true
+)]
 #[command(
     after_help = "Exit codes: 0 success, 1 findings (--fail-on-orphans/--fail-on-suspects), \
                   2 usage or input error, 3 cluster error, 4 reap incomplete, 5 refused by the \

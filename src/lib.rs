@@ -11,7 +11,7 @@
 //! - [`config`]: resolves the flags into the core's types; colour and progress decided once.
 //! - [`error`]: operation-named errors and the exit codes they map to.
 //! - [`state`]: the merged engine state; [`state::store`] reads SQLite metadata stores.
-//! - [`k8s`]: the boundary with Kubernetes types: pods from a file ([`k8s::file`]) or a cluster
+//! - [`k8s`]: the boundary with Kubernetes types: pods from a file ([`mod@k8s::file`]) or a cluster
 //!   ([`k8s::cluster`]), converted to [`pod::PodInfo`].
 //! - [`pod`]: the crate's own pod type.
 //! - [`selector`]: label selectors, parsed once, matched locally or sent to the server.

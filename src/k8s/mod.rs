@@ -1,7 +1,7 @@
 //! The boundary with the Kubernetes API types.
 //!
 //! Owns: turning a `k8s_openapi` [`Pod`] into the crate's [`PodInfo`] (including when a pod is
-//! taken to have terminated), for both pod sources: a saved pod list ([`file`]) and a live
+//! taken to have terminated), for both pod sources: a saved pod list ([`mod@file`]) and a live
 //! cluster ([`cluster`]). Nothing past this module sees a k8s-openapi or kube type. Must not:
 //! judge pods.
 

@@ -1,0 +1,90 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[kyuubi-reaper] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'kyuubi-reaper'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'kyuubi-reaper'= {
+            cand --color 'When to colour output; `auto` colours a terminal unless NO_COLOR is set'
+            cand -q 'Print only errors (no summary line, no progress)'
+            cand --quiet 'Print only errors (no summary line, no progress)'
+            cand -v 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+            cand --verbose 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand scan 'Report which Kyuubi engine pods are orphans, suspects or kept (read-only)'
+            cand completions 'Print a shell completion script to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'kyuubi-reaper;scan'= {
+            cand --store 'A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`), opened read-only. Repeat for several Kyuubi instances'
+            cand --pods 'Read pods from a file saved with `kubectl get pods -o json` (or `-o yaml`) instead of a cluster; `-` reads standard input'
+            cand --kubeconfig 'The kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster config)'
+            cand --context 'A kubeconfig context to list pods from (default: the current context). Repeatable'
+            cand -n 'A namespace to scan (default: the context''s namespace; with --pods, every namespace in the file). Repeatable'
+            cand --namespace 'A namespace to scan (default: the context''s namespace; with --pods, every namespace in the file). Repeatable'
+            cand -l 'An extra label selector, ANDed with the built-in `kyuubi-unique-tag,spark-app-selector,spark-role=driver`'
+            cand --selector 'An extra label selector, ANDed with the built-in `kyuubi-unique-tag,spark-app-selector,spark-role=driver`'
+            cand --retain 'Leave terminated pods alone for this long (Kyuubi''s own 5m retain period, its 1m check interval, and a margin for clock skew)'
+            cand --include 'Suspect classes to treat as orphans: leaked-running, unregistered-running, stuck-pending (comma-separated or repeated)'
+            cand --stuck-after 'A Pending pod older than this is a `stuck-pending` suspect'
+            cand --engine-start-timeout 'How long an engine may take to register before a running pod without a registration is an `unregistered-running` suspect (needs a ZooKeeper source)'
+            cand -o 'Output format: a table for people, json/yaml for machines, or `name` (namespace/name of each orphan, one per line)'
+            cand --output 'Output format: a table for people, json/yaml for machines, or `name` (namespace/name of each orphan, one per line)'
+            cand --color 'When to colour output; `auto` colours a terminal unless NO_COLOR is set'
+            cand --allow-empty-state 'Judge pods even when the state sources know no engine at all (refused by default: usually the wrong store was given)'
+            cand -A 'Scan every namespace'
+            cand --all-namespaces 'Scan every namespace'
+            cand --keep-failed 'Keep Failed pods for debugging; only Succeeded ones become orphans'
+            cand --require-record 'Only pods with a terminal Kyuubi record (a batch row or `k8s_engine_info` row) may be orphans. Use it when not every Kyuubi instance''s store is given'
+            cand --fail-on-orphans 'Exit with code 1 when orphans are found'
+            cand --fail-on-suspects 'Exit with code 1 when suspects are found'
+            cand -q 'Print only errors (no summary line, no progress)'
+            cand --quiet 'Print only errors (no summary line, no progress)'
+            cand -v 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+            cand --verbose 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'kyuubi-reaper;completions'= {
+            cand --color 'When to colour output; `auto` colours a terminal unless NO_COLOR is set'
+            cand -q 'Print only errors (no summary line, no progress)'
+            cand --quiet 'Print only errors (no summary line, no progress)'
+            cand -v 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+            cand --verbose 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'kyuubi-reaper;help'= {
+            cand scan 'Report which Kyuubi engine pods are orphans, suspects or kept (read-only)'
+            cand completions 'Print a shell completion script to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'kyuubi-reaper;help;scan'= {
+        }
+        &'kyuubi-reaper;help;completions'= {
+        }
+        &'kyuubi-reaper;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

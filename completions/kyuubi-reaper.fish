@@ -1,0 +1,73 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kyuubi_reaper_global_optspecs
+    string join \n q/quiet v/verbose color= h/help V/version
+end
+
+function __fish_kyuubi_reaper_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kyuubi_reaper_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kyuubi_reaper_using_subcommand
+    set -l cmd (__fish_kyuubi_reaper_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -l color -d 'When to colour output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -s q -l quiet -d 'Print only errors (no summary line, no progress)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -s v -l verbose -d 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -s V -l version -d 'Print version'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -f -a "scan" -d 'Report which Kyuubi engine pods are orphans, suspects or kept (read-only)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l store -d 'A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`), opened read-only. Repeat for several Kyuubi instances' -r -F
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l pods -d 'Read pods from a file saved with `kubectl get pods -o json` (or `-o yaml`) instead of a cluster; `-` reads standard input' -r -F
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l kubeconfig -d 'The kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster config)' -r -F
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l context -d 'A kubeconfig context to list pods from (default: the current context). Repeatable' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s n -l namespace -d 'A namespace to scan (default: the context\'s namespace; with --pods, every namespace in the file). Repeatable' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s l -l selector -d 'An extra label selector, ANDed with the built-in `kyuubi-unique-tag,spark-app-selector,spark-role=driver`' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l retain -d 'Leave terminated pods alone for this long (Kyuubi\'s own 5m retain period, its 1m check interval, and a margin for clock skew)' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l include -d 'Suspect classes to treat as orphans: leaked-running, unregistered-running, stuck-pending (comma-separated or repeated)' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l stuck-after -d 'A Pending pod older than this is a `stuck-pending` suspect' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l engine-start-timeout -d 'How long an engine may take to register before a running pod without a registration is an `unregistered-running` suspect (needs a ZooKeeper source)' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s o -l output -d 'Output format: a table for people, json/yaml for machines, or `name` (namespace/name of each orphan, one per line)' -r -f -a "table\t'A table for people'
+json\t'JSON, with the documented schema'
+yaml\t'YAML, the same document as JSON'
+name\t'`namespace/name` of each orphan, one per line'"
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l color -d 'When to colour output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l allow-empty-state -d 'Judge pods even when the state sources know no engine at all (refused by default: usually the wrong store was given)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s A -l all-namespaces -d 'Scan every namespace'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l keep-failed -d 'Keep Failed pods for debugging; only Succeeded ones become orphans'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l require-record -d 'Only pods with a terminal Kyuubi record (a batch row or `k8s_engine_info` row) may be orphans. Use it when not every Kyuubi instance\'s store is given'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l fail-on-orphans -d 'Exit with code 1 when orphans are found'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l fail-on-suspects -d 'Exit with code 1 when suspects are found'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s q -l quiet -d 'Print only errors (no summary line, no progress)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s v -l verbose -d 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand completions" -l color -d 'When to colour output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand completions" -s q -l quiet -d 'Print only errors (no summary line, no progress)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand completions" -s v -l verbose -d 'Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "scan" -d 'Report which Kyuubi engine pods are orphans, suspects or kept (read-only)'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

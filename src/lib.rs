@@ -68,8 +68,10 @@ fn init_logging(presentation: Presentation) {
         Verbosity::Verbose(2) => "debug",
         Verbosity::Verbose(_) => "trace",
     };
+    // Other crates (kube, hyper) stay at warnings unless asked for with RUST_LOG.
+    let others = if level == "error" { "error" } else { "warn" };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("kyuubi_reaper={level},{}", "warn")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{others},kyuubi_reaper={level}")));
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

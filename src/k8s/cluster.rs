@@ -402,6 +402,16 @@ mod tests {
             .unwrap()
     }
 
+    /// A `Status` error answer, as an API server sends it.
+    fn status(code: u16, reason: &str, message: &str) -> Response<Body> {
+        let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+            "status": "Failure", "reason": reason, "code": code, "message": message});
+        Response::builder()
+            .status(code)
+            .body(Body::from(serde_json::to_vec(&body).unwrap()))
+            .unwrap()
+    }
+
     fn query(request: &Request<Body>) -> Vec<(String, String)> {
         url_decode_pairs(request.uri().query().unwrap_or(""))
     }
@@ -520,14 +530,11 @@ mod tests {
             let (_, send) = handle.next_request().await.unwrap();
             send.send_response(page(&[pod("a", "p1")], Some("old")));
             let (_, send) = handle.next_request().await.unwrap();
-            let gone = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                "reason": "Expired", "code": 410, "message": "The provided continue parameter is too old"});
-            send.send_response(
-                Response::builder()
-                    .status(410)
-                    .body(Body::from(serde_json::to_vec(&gone).unwrap()))
-                    .unwrap(),
-            );
+            send.send_response(status(
+                410,
+                "Expired",
+                "The provided continue parameter is too old",
+            ));
             let (request, send) = handle.next_request().await.unwrap();
             assert_eq!(
                 param(&query(&request), "continue"),
@@ -554,15 +561,11 @@ mod tests {
         let selector = LabelSelector::candidates(None).unwrap();
         let server = tokio::spawn(async move {
             let (_, send) = handle.next_request().await.unwrap();
-            let status = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                "reason": "Forbidden", "code": 403,
-                "message": "pods is forbidden: User \"bob\" cannot list resource \"pods\" in API group \"\" in the namespace \"spark\""});
-            send.send_response(
-                Response::builder()
-                    .status(403)
-                    .body(Body::from(serde_json::to_vec(&status).unwrap()))
-                    .unwrap(),
-            );
+            send.send_response(status(
+                403,
+                "Forbidden",
+                "pods is forbidden: User \"bob\" cannot list resource \"pods\" in API group \"\" in the namespace \"spark\"",
+            ));
         });
         let err = list_candidates(
             &connection,

@@ -32,13 +32,7 @@ fn pod_verdict(report: &Value, tag: &str) -> (String, String) {
 /// The same world in every layout; what each layout can record decides the verdicts.
 #[test]
 fn every_kyuubi_layout_loads_and_judges() {
-    for layout in [
-        Layout::V1_7,
-        Layout::V1_8,
-        Layout::V1_11,
-        Layout::Upgraded,
-        Layout::Minimal,
-    ] {
+    for layout in [Layout::V1_7, Layout::V1_8, Layout::V1_11, Layout::Minimal] {
         let dir = tempfile::tempdir().unwrap();
         let mut peer = batch("e-peer", "RUNNING", "etl");
         peer.peer_instance_closed = true;
@@ -104,7 +98,7 @@ fn every_kyuubi_layout_loads_and_judges() {
         let expected_layout = match layout {
             Layout::V1_7 => "1.7 (metadata)",
             Layout::V1_8 => "1.8-1.10 (metadata)",
-            Layout::V1_11 | Layout::Upgraded => "1.11+ (metadata, k8s_engine_info)",
+            Layout::V1_11 => "1.11+ (metadata, k8s_engine_info)",
             Layout::Minimal => "1.6 or older (metadata)",
         };
         assert_eq!(layout_name, expected_layout);

@@ -14,10 +14,8 @@ pub(crate) enum Layout {
     V1_7,
     /// 1.8.0–1.10.x.
     V1_8,
-    /// 1.11+: adds `k8s_engine_info`.
+    /// 1.11+: adds `k8s_engine_info` (also what 1.11 makes of a 1.8–1.10 store).
     V1_11,
-    /// Created by 1.8–1.10, then opened by 1.11 (which only adds `k8s_engine_info`).
-    Upgraded,
     /// Only the two columns the reader cannot do without.
     Minimal,
 }
@@ -35,15 +33,14 @@ impl Layout {
         match self {
             Layout::V1_7 => schema("kyuubi-1.7.sql"),
             Layout::V1_8 => schema("kyuubi-1.8.sql"),
-            Layout::V1_11 => schema("kyuubi-1.11.sql"),
-            Layout::Upgraded => schema("kyuubi-1.8.sql") + &schema("upgrade-1.8-to-1.11.sql"),
+            Layout::V1_11 => schema("kyuubi-1.8.sql") + &schema("upgrade-1.8-to-1.11.sql"),
             Layout::Minimal => "CREATE TABLE metadata(identifier TEXT, state TEXT);".into(),
         }
     }
 
     /// Whether this layout has the `k8s_engine_info` table.
     pub(crate) fn has_engine_info(self) -> bool {
-        matches!(self, Layout::V1_11 | Layout::Upgraded)
+        self == Layout::V1_11
     }
 }
 

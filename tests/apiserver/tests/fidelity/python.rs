@@ -1,0 +1,232 @@
+//! Debian's Python `kubernetes` client (python3-kubernetes) against the test server.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::common::{crate_dir, fixture_server, has_label, pod_names, python, run};
+
+fn script(name: &str) -> String {
+    crate_dir()
+        .join("tests/python")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_lists_with_selector_and_pagination() {
+    let f = fixture_server("py-list").await;
+    let py = python();
+    let kc = f.kubeconfig.to_str().unwrap();
+    let out = run(
+        &py,
+        &[&script("list_paginated.py"), kc, "kyuubi-unique-tag", "4"],
+        Duration::from_secs(60),
+    )
+    .await;
+    out.ok();
+    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["pages"], json!([4, 2]));
+    let want = pod_names(&f.server, |p| has_label(p, "kyuubi-unique-tag"));
+    let got: Vec<String> = serde_json::from_value(v["names"].clone()).unwrap();
+    assert_eq!(got, want);
+    // every page reports the first page's resource version
+    let rvs = v["resource_versions"].as_array().unwrap();
+    assert!(rvs.iter().all(|r| r == &rvs[0]));
+    let reqs = f.server.requests();
+    assert_eq!(
+        reqs.len(),
+        2,
+        "no discovery from the Python client: {reqs:?}"
+    );
+    assert_eq!(reqs[0].param("limit"), Some("4"));
+    assert!(reqs[1].param("continue").is_some());
+
+    // namespaced, set-based, with changes between pages: the list stays consistent
+    let out = run(
+        &py,
+        &[
+            &script("list_paginated.py"),
+            kc,
+            "spark-role in (executor)",
+            "1",
+            "kyuubi-a",
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    out.ok();
+    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(
+        v["names"],
+        json!([
+            "kyuubi-a/kyuubi-adhoc-b2c3d4e5-exec-1",
+            "kyuubi-a/kyuubi-etl-a1b2c3d4-exec-1",
+            "kyuubi-a/kyuubi-etl-a1b2c3d4-exec-2"
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_delete_options() {
+    let f = fixture_server("py-delete").await;
+    let py = python();
+    let kc = f.kubeconfig.to_str().unwrap();
+    let out = run(
+        &py,
+        &[
+            &script("delete_options.py"),
+            kc,
+            "kyuubi-a",
+            "kyuubi-etl-a1b2c3d4-driver",
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    out.ok();
+    let steps: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let step = |n: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == n)
+            .unwrap_or_else(|| panic!("no step {n}: {}", out.stdout))
+            .clone()
+    };
+
+    let dry = step("dry-run");
+    assert_eq!(dry["ok"], true, "{dry}");
+    assert_eq!(dry["result"]["deletionGracePeriodSeconds"], 0);
+    assert_eq!(
+        step("still-there")["result"],
+        "5a1e0000-0000-4000-8000-000000000001"
+    );
+
+    let pre = step("precondition");
+    assert_eq!(pre["ok"], false);
+    assert_eq!(pre["status"], 409);
+    assert_eq!(pre["reason"], "Conflict");
+    assert_eq!(pre["kind"], "Status");
+    assert_eq!(
+        pre["message"],
+        "Operation cannot be fulfilled on Pod \"kyuubi-etl-a1b2c3d4-driver\": the UID in the precondition \
+         (00000000-0000-0000-0000-000000000000) does not match the UID in record \
+         (5a1e0000-0000-4000-8000-000000000001). The object might have been deleted and then recreated"
+    );
+
+    let del = step("delete");
+    assert_eq!(del["ok"], true, "{del}");
+    assert_eq!(del["result"]["name"], "kyuubi-etl-a1b2c3d4-driver");
+    let gone = step("gone");
+    assert_eq!(gone["status"], 404);
+    assert_eq!(gone["reason"], "NotFound");
+    // executors cascaded with the Background policy
+    assert_eq!(
+        step("list-after")["result"],
+        json!([
+            "kyuubi-adhoc-b2c3d4e5-driver",
+            "kyuubi-adhoc-b2c3d4e5-exec-1",
+            "kyuubi-report-c3d4e5f6-driver",
+            "kyuubi-sql-d4e5f6a7-driver",
+            "web-5d9f7c6b8-x2x7k"
+        ])
+    );
+
+    // the Python client sends query parameters for a dry run (no body) and a body otherwise
+    let deletes: Vec<_> = f
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes[0].param("dryRun"), Some("All"));
+    assert_eq!(deletes[0].param("propagationPolicy"), Some("Background"));
+    assert!(deletes[0].body.is_empty());
+    assert!(deletes[1].body.contains("preconditions"));
+}
+
+async fn next_line(
+    l: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) -> Option<String> {
+    tokio::time::timeout(Duration::from_secs(30), l.next_line())
+        .await
+        .expect("watch output")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_watch_sees_added_modified_deleted() {
+    let f = fixture_server("py-watch").await;
+    let py = python();
+    let mut child = tokio::process::Command::new(&py)
+        .args([
+            &script("watch_events.py"),
+            f.kubeconfig.to_str().unwrap(),
+            "kyuubi-b",
+            "20",
+            "4",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = next_line(&mut lines).await.expect("READY line");
+    assert!(ready.starts_with("READY "), "{ready}");
+    crate::common::wait_for("the watch request", Duration::from_secs(20), || {
+        f.server
+            .requests()
+            .iter()
+            .any(test_apiserver::RecordedRequest::is_watch)
+    })
+    .await;
+
+    let created = f
+        .server
+        .create_pod(
+            json!({"metadata": {"name": "py-new", "namespace": "kyuubi-b", "labels": {"x": "1"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+        )
+        .unwrap();
+    f.server.set_phase("kyuubi-b", "py-new", "Running").unwrap();
+    f.server
+        .terminate_pod("kyuubi-b", "py-new", true, f.server.now())
+        .unwrap();
+    f.server.remove_pod("kyuubi-b", "py-new").unwrap();
+
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        let l = next_line(&mut lines).await.expect("event line");
+        got.push(l);
+    }
+    let kinds: Vec<&str> = got.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["ADDED", "MODIFIED", "MODIFIED", "DELETED"],
+        "{got:?}"
+    );
+    assert!(got.iter().all(|l| l.contains(" py-new ")));
+    let rvs: Vec<u64> = got
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(rvs.windows(2).all(|w| w[0] < w[1]), "{rvs:?}");
+    assert_eq!(
+        rvs[0].to_string(),
+        created["metadata"]["resourceVersion"].as_str().unwrap()
+    );
+    assert_eq!(next_line(&mut lines).await.as_deref(), Some("END"));
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}

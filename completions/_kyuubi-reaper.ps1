@@ -37,6 +37,9 @@ Register-ArgumentCompleter -Native -CommandName 'kyuubi-reaper' -ScriptBlock {
         }
         'kyuubi-reaper;scan' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`), opened read-only. Repeat for several Kyuubi instances')
+            [CompletionResult]::new('--zk-snapshot', '--zk-snapshot', [CompletionResultType]::ParameterName, 'ZooKeeper''s files: a snapshot file (raw, .gz or .snappy), or a data directory (`version-2/` or its parent), whose newest valid snapshot is read and whose transaction logs are replayed after it. Read-only. Repeatable')
+            [CompletionResult]::new('--ha-namespace', '--ha-namespace', [CompletionResultType]::ParameterName, 'Kyuubi''s `kyuubi.ha.namespace` (with the ZooKeeper chroot in front, if any: `chroot/kyuubi`): engine registrations are read from `/<NS>_<version>_<LEVEL>_<TYPE>`. Repeatable')
+            [CompletionResult]::new('--max-state-age', '--max-state-age', [CompletionResultType]::ParameterName, 'Refuse a ZooKeeper state whose last transaction is older than this: a stale state could hide engines that registered since')
             [CompletionResult]::new('--pods', '--pods', [CompletionResultType]::ParameterName, 'Read pods from a file saved with `kubectl get pods -o json` (or `-o yaml`) instead of a cluster; `-` reads standard input')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'The kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'A kubeconfig context to list pods from (default: the current context). Repeatable')

@@ -133,13 +133,25 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__scan)
-            opts="-n -A -l -o -q -v -h -V --store --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --output --fail-on-orphans --fail-on-suspects --quiet --verbose --color --help --version"
+            opts="-n -A -l -o -q -v -h -V --store --zk-snapshot --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --output --fail-on-orphans --fail-on-suspects --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ha-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-state-age)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

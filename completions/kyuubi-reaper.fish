@@ -35,6 +35,9 @@ complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -f -a "scan" -
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l store -d 'A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`), opened read-only. Repeat for several Kyuubi instances' -r -F
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l zk-snapshot -d 'ZooKeeper\'s files: a snapshot file (raw, .gz or .snappy), or a data directory (`version-2/` or its parent), whose newest valid snapshot is read and whose transaction logs are replayed after it. Read-only. Repeatable' -r -F
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l ha-namespace -d 'Kyuubi\'s `kyuubi.ha.namespace` (with the ZooKeeper chroot in front, if any: `chroot/kyuubi`): engine registrations are read from `/<NS>_<version>_<LEVEL>_<TYPE>`. Repeatable' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l max-state-age -d 'Refuse a ZooKeeper state whose last transaction is older than this: a stale state could hide engines that registered since' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l pods -d 'Read pods from a file saved with `kubectl get pods -o json` (or `-o yaml`) instead of a cluster; `-` reads standard input' -r -F
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l kubeconfig -d 'The kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster config)' -r -F
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l context -d 'A kubeconfig context to list pods from (default: the current context). Repeatable' -r

@@ -7,13 +7,13 @@
 //! | # | condition | verdict |
 //! |---|---|---|
 //! | 1 | pod has a deletion timestamp | keep `terminating` |
-//! | 2 | a live registration has the tag (ZooKeeper; not loaded yet) | keep `registered` |
+//! | 2 | a ZooKeeper registration whose owner may be alive has the tag | keep `registered` |
 //! | 3 | a batch row for the tag is non-terminal and not closed by a peer | keep `batch-active` |
 //! | 4 | pod created after the state's as-of time | keep `state-older-than-pod` |
 //! | 5 | pod terminated less than `retain` ago | keep `within-retain` |
 //! | 6 | pod terminated (`--keep-failed`: succeeded only) | **orphan** `terminated` |
 //! | 7 | pod not terminated, its batch ended more than `retain` ago | suspect `leaked-running` |
-//! | 8 | running, unregistered, no batch row (needs ZooKeeper; not loaded yet) | suspect `unregistered-running` |
+//! | 8 | running since `engine_start_timeout` before a fresh ZooKeeper state, unregistered, no batch row | suspect `unregistered-running` |
 //! | 9 | pending for longer than `stuck_after` | suspect `stuck-pending` |
 //! | 10 | anything else | keep `no-evidence` |
 //!
@@ -31,7 +31,10 @@ use serde::Serialize;
 
 use crate::duration::human;
 use crate::pod::{PodInfo, PodPhase, TerminationSource};
-use crate::state::{BatchRecord, EngineInfoRecord, EngineState, K8sScope, TagEvidence};
+use crate::state::{
+    BatchRecord, EngineInfoRecord, EngineState, K8sScope, OwnerState, RegistrationRecord,
+    TagEvidence,
+};
 
 /// The outcome for one pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -169,6 +172,10 @@ pub struct Policy {
     pub stuck_after: SignedDuration,
     /// Rule 8: how long an engine may take to register (default 5m).
     pub engine_start_timeout: SignedDuration,
+    /// Rule 8: how old a ZooKeeper state may be and still say that an engine is not registered
+    /// (default 1h). The pipeline refuses older states outright; this keeps the rule safe on
+    /// its own.
+    pub max_state_age: SignedDuration,
 }
 
 impl Default for Policy {
@@ -180,6 +187,7 @@ impl Default for Policy {
             include: Vec::new(),
             stuck_after: SignedDuration::from_mins(30),
             engine_start_timeout: SignedDuration::from_mins(5),
+            max_state_age: SignedDuration::from_hours(1),
         }
     }
 }
@@ -253,6 +261,39 @@ pub enum Evidence {
         /// Why it does not apply, when it does not.
         mismatch: Option<String>,
     },
+    /// A Kyuubi engine registration in ZooKeeper.
+    Registration {
+        /// The ZooKeeper source it came from.
+        source: String,
+        /// The znode's path.
+        path: String,
+        /// `live`, `uncertain`, `not-ephemeral` or `gone`: whether its owner session is alive.
+        owner: OwnerState,
+        /// The owner session id, in hex as ZooKeeper prints it.
+        session: Option<String>,
+        /// The znode's ctime.
+        created_at: Option<Timestamp>,
+        /// The Kyuubi version of the engine space.
+        kyuubi_version: String,
+        /// Share level.
+        share_level: String,
+        /// Engine type.
+        engine_type: String,
+        /// Routing user.
+        user: String,
+        /// `host:port` of the engine.
+        host_port: Option<String>,
+        /// `kyuubi.engine.id`.
+        engine_id: Option<String>,
+        /// Context from `kyuubi.engine.appMgrInfo`.
+        context: Option<String>,
+        /// Namespace from `kyuubi.engine.appMgrInfo`.
+        namespace: Option<String>,
+        /// Whether the registration's namespace/context fit the pod.
+        applies: bool,
+        /// Why it does not apply, when it does not.
+        mismatch: Option<String>,
+    },
     /// No source has any record of the tag.
     NoRecord {
         /// The sources that were searched.
@@ -314,7 +355,13 @@ pub fn judge(pod: &PodInfo, state: &EngineState, policy: &Policy, now: Timestamp
             .iter()
             .map(|r| engine_info_evidence(r, pod, state)),
     );
-    if records.batches.is_empty() && records.engine_infos.is_empty() {
+    evidence.extend(
+        records
+            .registrations
+            .iter()
+            .map(|r| registration_evidence(r, pod, state)),
+    );
+    if records.is_empty() {
         evidence.push(Evidence::NoRecord {
             sources: source_names(state),
         });
@@ -388,6 +435,21 @@ impl Judge<'_> {
                 format!("already being deleted (since {since})"),
             );
         }
+        // Rule 2: an engine registered under the tag may be alive, wherever it says it runs.
+        if let Some(r) = self
+            .records
+            .registrations
+            .iter()
+            .find(|r| r.owner.may_be_alive())
+        {
+            let reason = format!(
+                "engine registered in ZooKeeper ({}, owner {}){}",
+                r.path.rsplit('/').next().unwrap_or(&r.path),
+                r.owner.as_str(),
+                self.source(r.source)
+            );
+            return keep(Class::Registered, 2, reason);
+        }
         // Rule 3: the batch is live for Kyuubi, wherever the row says it runs.
         if let Some(row) = self.records.batches.iter().find(|r| r.is_active()) {
             let reason = format!("batch is {}{}", row.state, self.source(row.source));
@@ -416,6 +478,10 @@ impl Judge<'_> {
         }
         // Rule 7: the pod outlived its batch.
         if let Some(outcome) = self.leaked() {
+            return outcome;
+        }
+        // Rule 8: a running engine that never registered (or lost its registration).
+        if let Some(outcome) = self.unregistered() {
             return outcome;
         }
         // Rule 9: stuck before it ever ran.
@@ -511,6 +577,35 @@ impl Judge<'_> {
         Some(self.suspect(SuspectClass::LeakedRunning, reason))
     }
 
+    /// Rule 8: the pod runs, a fresh ZooKeeper state was taken at least `engine_start_timeout`
+    /// after the pod was created (so the engine had time to register before it), no registration
+    /// in it may be alive (rule 2 did not fire), and no batch row has the tag (batches never
+    /// register).
+    fn unregistered(&self) -> Option<Outcome> {
+        let pod = self.pod;
+        if pod.phase != PodPhase::Running || !self.records.batches.is_empty() {
+            return None;
+        }
+        let zk_as_of = self.state.zookeeper_as_of()?;
+        if self.now.duration_since(zk_as_of) > self.policy.max_state_age {
+            return None;
+        }
+        let running_before = zk_as_of.duration_since(pod.created_at);
+        if running_before <= self.policy.engine_start_timeout {
+            return None;
+        }
+        let gone = if self.records.registrations.is_empty() {
+            "no engine registered its tag".to_string()
+        } else {
+            "its engine's registration is gone (owner session closed or expired)".to_string()
+        };
+        let reason = format!(
+            "Running, but in ZooKeeper as of {zk_as_of} {gone}; the pod had run for {} by then",
+            human(running_before)
+        );
+        Some(self.suspect(SuspectClass::UnregisteredRunning, reason))
+    }
+
     /// A suspect of `class`, or an orphan when the class is included (and, with
     /// `--require-record`, a terminal record applies).
     fn suspect(&self, class: SuspectClass, reason: String) -> Outcome {
@@ -596,6 +691,27 @@ fn mismatch(scope: &K8sScope, pod: &PodInfo) -> Option<String> {
         return Some(format!("recorded driver pod {name}, pod is {}", pod.name));
     }
     None
+}
+
+fn registration_evidence(r: &RegistrationRecord, pod: &PodInfo, state: &EngineState) -> Evidence {
+    let mismatch = mismatch(&r.scope, pod);
+    Evidence::Registration {
+        source: state.source(r.source).to_string(),
+        path: r.path.clone(),
+        owner: r.owner,
+        session: r.session.map(|s| format!("{s:#x}")),
+        created_at: r.created_at,
+        kyuubi_version: r.kyuubi_version.clone(),
+        share_level: r.share_level.to_string(),
+        engine_type: r.engine_type.to_string(),
+        user: r.user.clone(),
+        host_port: r.host_port.clone(),
+        engine_id: r.engine_id.clone(),
+        context: r.scope.context.clone(),
+        namespace: r.scope.namespace.clone(),
+        applies: mismatch.is_none(),
+        mismatch,
+    }
 }
 
 fn source_names(state: &EngineState) -> Vec<String> {

@@ -86,11 +86,26 @@ pub struct ScanArgs {
 /// State sources.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "State sources")]
+#[group(id = "state", required = true, multiple = true, args = ["store", "zk_snapshot"])]
 pub struct StateArgs {
     /// A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`), opened read-only.
     /// Repeat for several Kyuubi instances.
-    #[arg(long, value_name = "PATH", required = true)]
+    #[arg(long, value_name = "PATH")]
     pub store: Vec<PathBuf>,
+    /// ZooKeeper's files: a snapshot file (raw, .gz or .snappy), or a data directory
+    /// (`version-2/` or its parent), whose newest valid snapshot is read and whose transaction
+    /// logs are replayed after it. Read-only. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub zk_snapshot: Vec<PathBuf>,
+    /// Kyuubi's `kyuubi.ha.namespace` (with the ZooKeeper chroot in front, if any:
+    /// `chroot/kyuubi`): engine registrations are read from `/<NS>_<version>_<LEVEL>_<TYPE>`.
+    /// Repeatable.
+    #[arg(long, value_name = "NS", default_value = "kyuubi")]
+    pub ha_namespace: Vec<String>,
+    /// Refuse a ZooKeeper state whose last transaction is older than this: a stale state could
+    /// hide engines that registered since.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration)]
+    pub max_state_age: SignedDuration,
     /// Judge pods even when the state sources know no engine at all (refused by default:
     /// usually the wrong store was given).
     #[arg(long)]

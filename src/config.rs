@@ -108,6 +108,10 @@ impl Presentation {
 pub struct ScanConfig {
     /// Metadata store files.
     pub stores: Vec<PathBuf>,
+    /// ZooKeeper snapshot files or data directories.
+    pub zk_snapshots: Vec<PathBuf>,
+    /// `kyuubi.ha.namespace` values whose engine spaces are read.
+    pub ha_namespaces: Vec<String>,
     /// Judge even when the state knows no engine.
     pub allow_empty_state: bool,
     /// Where pods come from.
@@ -171,8 +175,17 @@ impl ScanConfig {
                 },
             },
         };
+        let ha_namespaces = dedup(&args.state.ha_namespace)
+            .into_iter()
+            .map(|ns| ns.trim_matches('/').to_string())
+            .collect::<Vec<_>>();
+        if ha_namespaces.iter().any(String::is_empty) {
+            return Err(Error::Usage("--ha-namespace must not be empty".into()));
+        }
         Ok(Self {
             stores: args.state.store.clone(),
+            zk_snapshots: args.state.zk_snapshot.clone(),
+            ha_namespaces,
             allow_empty_state: args.state.allow_empty_state,
             pods,
             selector,
@@ -183,6 +196,7 @@ impl ScanConfig {
                 include,
                 stuck_after: args.policy.stuck_after,
                 engine_start_timeout: args.policy.engine_start_timeout,
+                max_state_age: args.state.max_state_age,
             },
             format: match args.output {
                 OutputArg::Table => Format::Table,
@@ -252,6 +266,33 @@ mod tests {
             "kyuubi-unique-tag,spark-app-selector,spark-role=driver"
         );
         assert!(!c.fail_on_orphans && !c.fail_on_suspects && !c.allow_empty_state);
+        assert_eq!(c.ha_namespaces, ["kyuubi"]);
+        assert!(c.zk_snapshots.is_empty());
+    }
+
+    #[test]
+    fn zookeeper_sources() {
+        let cli = Cli::try_parse_from([
+            "kyuubi-reaper",
+            "scan",
+            "--zk-snapshot",
+            "/var/lib/zookeeper",
+            "--ha-namespace",
+            "/prod/kyuubi/",
+            "--ha-namespace",
+            "kyuubi",
+            "--max-state-age",
+            "2h",
+        ])
+        .unwrap();
+        let Command::Scan(args) = cli.command else {
+            unreachable!()
+        };
+        let c = ScanConfig::from_args(&args).unwrap();
+        assert!(c.stores.is_empty());
+        assert_eq!(c.zk_snapshots, [PathBuf::from("/var/lib/zookeeper")]);
+        assert_eq!(c.ha_namespaces, ["prod/kyuubi", "kyuubi"]);
+        assert_eq!(c.policy.max_state_age, SignedDuration::from_hours(2));
     }
 
     #[test]
@@ -292,7 +333,11 @@ mod tests {
         assert!(e.to_string().contains("invalid --selector"), "{e}");
         assert_eq!(e.exit_code(), crate::error::ExitCode::Input);
         assert!(parse_error(&["scan", "--store", "s", "--retain", "10"]).contains("needs a unit"));
-        assert!(parse_error(&["scan"]).contains("--store"));
+        let missing = parse_error(&["scan"]);
+        assert!(
+            missing.contains("--store") && missing.contains("--zk-snapshot"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::k8s::cluster::ClusterError;
 use crate::k8s::file::PodFileError;
 use crate::selector::SelectorError;
 use crate::state::store::StoreError;
+use crate::state::zk::ZkError;
 
 /// The process exit codes (design §5). Every path out of the program ends in one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,18 @@ impl From<ExitCode> for std::process::ExitCode {
 /// Why the safety gate refused the whole run (design §4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// A ZooKeeper state is older than `--max-state-age`: engines that registered since would
+    /// look unregistered.
+    StaleState {
+        /// The source, as displayed.
+        source: String,
+        /// Its as-of time.
+        as_of: jiff::Timestamp,
+        /// How old it is.
+        age: jiff::SignedDuration,
+        /// `--max-state-age`.
+        max: jiff::SignedDuration,
+    },
     /// The state sources know no engine at all while candidate pods exist: most likely the
     /// wrong store was given, and every terminated pod would look like an orphan.
     EmptyState {
@@ -60,6 +73,20 @@ pub enum Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Refusal::StaleState {
+                source,
+                as_of,
+                age,
+                max,
+            } => write!(
+                f,
+                "the ZooKeeper state of {source} is {} old (last transaction at {as_of}), older \
+                 than --max-state-age {}: engines that registered since would look \
+                 unregistered. Read a newer snapshot or data directory, or raise \
+                 --max-state-age if the ensemble really was idle since",
+                crate::duration::human(*age),
+                crate::duration::human(*max)
+            ),
             Refusal::EmptyState {
                 candidates,
                 sources,
@@ -81,7 +108,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// A Kyuubi metadata store file could not be loaded.
-    #[error("cannot load metadata store {}: {source}", path.display())]
+    #[error("cannot load metadata store {}", path.display())]
     LoadStore {
         /// The store file, as given.
         path: PathBuf,
@@ -89,8 +116,17 @@ pub enum Error {
         #[source]
         source: StoreError,
     },
+    /// A ZooKeeper snapshot or data directory could not be loaded.
+    #[error("cannot load ZooKeeper state {}", path.display())]
+    LoadZooKeeper {
+        /// The snapshot file or data directory, as given.
+        path: PathBuf,
+        /// What went wrong (it names the file and byte offset).
+        #[source]
+        source: ZkError,
+    },
     /// A `--pods` file could not be read.
-    #[error("cannot read pod list {}: {source}", path.display())]
+    #[error("cannot read pod list {}", path.display())]
     ReadPods {
         /// The pod file, as given.
         path: PathBuf,
@@ -99,7 +135,7 @@ pub enum Error {
         source: PodFileError,
     },
     /// The `--selector` value is not a valid label selector.
-    #[error("invalid --selector {selector:?}: {source}")]
+    #[error("invalid --selector {selector:?}")]
     ParseSelector {
         /// The selector as given.
         selector: String,
@@ -114,7 +150,7 @@ pub enum Error {
     #[error("refused: {0}")]
     Refused(Refusal),
     /// Writing the report to stdout failed.
-    #[error("cannot write the report: {0}")]
+    #[error("cannot write the report")]
     WriteReport(#[source] std::io::Error),
 }
 
@@ -127,6 +163,7 @@ impl Error {
             // environment problem the user has to fix, like an unreadable input.
             Error::Usage(_)
             | Error::LoadStore { .. }
+            | Error::LoadZooKeeper { .. }
             | Error::ReadPods { .. }
             | Error::ParseSelector { .. }
             | Error::WriteReport(_) => ExitCode::Input,

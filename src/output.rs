@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::classify::{Class, Evidence, Judgement, Verdict};
 use crate::duration::human;
 use crate::pod::{PodInfo, PodPhase};
-use crate::state::SourceSummary;
+use crate::state::{SourceKind, SourceSummary};
 
 /// The version of the JSON/YAML document. Fields may be added within a version; none is
 /// removed or changes meaning.
@@ -202,15 +202,42 @@ impl Report {
         if s.skipped > 0 {
             let _ = write!(line, ", {} skipped", s.skipped);
         }
-        let rows: usize = self.sources.iter().map(|s| s.batches).sum();
-        let infos: usize = self.sources.iter().map(|s| s.engine_infos).sum();
-        let _ = write!(
-            line,
-            " (state: {}, {}, {})",
-            plural(self.sources.len(), "store"),
-            plural(rows, "batch row"),
-            plural(infos, "k8s_engine_info row"),
-        );
+        let stores: Vec<_> = self
+            .sources
+            .iter()
+            .filter(|s| s.kind == SourceKind::Store)
+            .collect();
+        let zk: Vec<_> = self
+            .sources
+            .iter()
+            .filter(|s| s.kind == SourceKind::ZooKeeper)
+            .collect();
+        let mut state = Vec::new();
+        if !stores.is_empty() {
+            state.push(format!(
+                "{}, {}, {}",
+                plural(stores.len(), "store"),
+                plural(stores.iter().map(|s| s.batches).sum(), "batch row"),
+                plural(
+                    stores.iter().map(|s| s.engine_infos).sum(),
+                    "k8s_engine_info row"
+                ),
+            ));
+        }
+        if !zk.is_empty() {
+            let as_of = zk.iter().map(|s| s.as_of).min().unwrap_or_default();
+            state.push(format!(
+                "ZooKeeper: {}, {} live, as of {as_of}",
+                plural(
+                    zk.iter().map(|s| s.registrations).sum(),
+                    "engine registration"
+                ),
+                zk.iter().map(|s| s.live_registrations).sum::<usize>(),
+            ));
+        }
+        if !state.is_empty() {
+            let _ = write!(line, " (state: {})", state.join("; "));
+        }
         line
     }
 }
@@ -431,8 +458,7 @@ mod tests {
         assert_eq!(r.pods[1].terminated_seconds_ago, Some(86_400));
         assert_eq!(
             r.summary_line(),
-            "3 candidate pods in 2 namespaces: 1 orphan, 1 suspect, 1 kept \
-             (state: 0 stores, 0 batch rows, 0 k8s_engine_info rows)"
+            "3 candidate pods in 2 namespaces: 1 orphan, 1 suspect, 1 kept"
         );
     }
 

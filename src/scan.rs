@@ -20,6 +20,7 @@ use crate::output::{Clock, PodReport, Progress, Report, render};
 use crate::selector::LabelSelector;
 use crate::state::EngineState;
 use crate::state::store::Store;
+use crate::state::zk;
 
 /// Pods from one source, with the clock to judge them against.
 struct Group {
@@ -35,25 +36,11 @@ pub fn run(
     presentation: Presentation,
     out: &mut dyn Write,
 ) -> Result<ExitCode, Error> {
-    // 1. Check every store before touching a cluster: a bad store fails fast, and nothing that
-    //    follows can act on half-loaded state.
-    let stores = config
-        .stores
-        .iter()
-        .map(|path| {
-            Store::open(path).map_err(|source| Error::LoadStore {
-                path: path.clone(),
-                source,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    for store in &stores {
-        tracing::info!(
-            "store {}: layout {}",
-            store.path().display(),
-            store.layout()
-        );
-    }
+    // 1. Check every state source before touching a cluster: a bad source fails fast, and
+    //    nothing that follows can act on half-loaded state.
+    let mut state = EngineState::new();
+    load_zookeeper(config, &mut state)?;
+    let stores = open_stores(config)?;
 
     // 2. List the candidate pods.
     let groups = list_pods(config, presentation)?;
@@ -63,7 +50,6 @@ pub fn run(
         .iter()
         .flat_map(|g| g.listing.pods.iter().map(|p| p.tag.as_str()))
         .collect();
-    let mut state = EngineState::new();
     for store in &stores {
         store
             .load(&mut state, &|tag| tags.contains(tag))
@@ -75,12 +61,7 @@ pub fn run(
 
     // 4. The source health gate: a state that knows nothing cannot judge anything.
     let candidates: usize = groups.iter().map(|g| g.listing.pods.len()).sum();
-    let records: usize = state
-        .sources()
-        .iter()
-        .map(|s| s.batches + s.engine_infos)
-        .sum();
-    if records == 0 && candidates > 0 && !config.allow_empty_state {
+    if state.total_records() == 0 && candidates > 0 && !config.allow_empty_state {
         return Err(Error::Refused(Refusal::EmptyState {
             candidates,
             sources: state.sources().iter().map(ToString::to_string).collect(),
@@ -88,27 +69,7 @@ pub fn run(
     }
 
     // 5. Judge each group against its own clock.
-    let mut pods = Vec::with_capacity(candidates);
-    let mut clocks = Vec::new();
-    let mut skipped = Vec::new();
-    for group in groups {
-        let judgements = classify(&group.listing.pods, &state, &config.policy, group.now);
-        pods.extend(
-            group
-                .listing
-                .pods
-                .iter()
-                .zip(judgements)
-                .map(|(pod, j)| PodReport::new(pod, j, group.now)),
-        );
-        skipped.extend(group.listing.invalid.iter().map(ToString::to_string));
-        clocks.push(Clock {
-            context: group.context,
-            now: group.now,
-            from: group.clock_from,
-        });
-    }
-    let report = Report::new(pods, state.sources().to_vec(), clocks, skipped);
+    let report = judge(groups, &state, config);
 
     // 6. Report: data on stdout, the summary on stderr.
     let width = presentation
@@ -130,6 +91,86 @@ pub fn run(
             ExitCode::Success
         },
     )
+}
+
+/// Reads every `--zk-snapshot` whole (every seal checked; memory follows the engine spaces, not
+/// the tree) and refuses a state older than `--max-state-age`.
+fn load_zookeeper(config: &ScanConfig, state: &mut EngineState) -> Result<(), Error> {
+    for path in &config.zk_snapshots {
+        let loaded = zk::load(path, &config.ha_namespaces, state, &|_| true).map_err(|source| {
+            Error::LoadZooKeeper {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        let summary = state.source(loaded.source);
+        tracing::info!(
+            "{summary}: {} as of {} ({}); {} engine registrations, {} live",
+            summary.layout,
+            summary.as_of,
+            summary.as_of_from,
+            loaded.registrations,
+            loaded.live
+        );
+        let age = Timestamp::now().duration_since(summary.as_of);
+        if age > config.policy.max_state_age {
+            return Err(Error::Refused(Refusal::StaleState {
+                source: summary.to_string(),
+                as_of: summary.as_of,
+                age,
+                max: config.policy.max_state_age,
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Checks every `--store` (exists, SQLite, a Kyuubi layout) and fixes its as-of time; the rows
+/// are read once the candidate tags are known.
+fn open_stores(config: &ScanConfig) -> Result<Vec<Store>, Error> {
+    let stores = config
+        .stores
+        .iter()
+        .map(|path| {
+            Store::open(path).map_err(|source| Error::LoadStore {
+                path: path.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for store in &stores {
+        tracing::info!(
+            "store {}: layout {}",
+            store.path().display(),
+            store.layout()
+        );
+    }
+    Ok(stores)
+}
+
+/// Classifies every group against its own clock and builds the report.
+fn judge(groups: Vec<Group>, state: &EngineState, config: &ScanConfig) -> Report {
+    let mut pods = Vec::new();
+    let mut clocks = Vec::new();
+    let mut skipped = Vec::new();
+    for group in groups {
+        let judgements = classify(&group.listing.pods, state, &config.policy, group.now);
+        pods.extend(
+            group
+                .listing
+                .pods
+                .iter()
+                .zip(judgements)
+                .map(|(pod, j)| PodReport::new(pod, j, group.now)),
+        );
+        skipped.extend(group.listing.invalid.iter().map(ToString::to_string));
+        clocks.push(Clock {
+            context: group.context,
+            now: group.now,
+            from: group.clock_from,
+        });
+    }
+    Report::new(pods, state.sources().to_vec(), clocks, skipped)
 }
 
 /// The terminal's width, when it can be told.

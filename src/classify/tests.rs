@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::pod::{PodInfo, PodPhase, Termination, TerminationSource};
 use crate::state::{
-    BatchRecord, BatchState, EngineInfoRecord, EngineState, K8sScope, SourceKind, SourceSummary,
+    BatchRecord, BatchState, EngineInfoRecord, EngineState, K8sScope, OwnerState,
+    RegistrationRecord, SourceKind, SourceSummary,
 };
 
 fn now() -> Timestamp {
@@ -83,10 +84,7 @@ fn summary(location: &str, as_of: Timestamp) -> SourceSummary {
         location: location.into(),
         as_of,
         as_of_from: "test",
-        layout: String::new(),
-        batches: 0,
-        engine_infos: 0,
-        warnings: vec![],
+        ..SourceSummary::default()
     }
 }
 
@@ -124,6 +122,43 @@ impl S {
                 },
             },
         );
+        self
+    }
+}
+
+/// A ZooKeeper source whose last transaction was `minutes_ago`, with the store (source 0).
+fn with_zk(minutes_ago: i64) -> S {
+    let mut s = state();
+    s.0.add_source(SourceSummary {
+        kind: SourceKind::ZooKeeper,
+        location: "/var/lib/zookeeper".into(),
+        as_of: ago(minutes_ago),
+        as_of_from: "test",
+        ..SourceSummary::default()
+    });
+    s
+}
+
+fn registration(owner: OwnerState) -> RegistrationRecord {
+    RegistrationRecord {
+        source: 1,
+        path: "/kyuubi_1.10.3_USER_SPARK_SQL/alice/default/serverUri=10.0.0.1:4040;version=1.10.3;refId=a;sequence=0000000001".into(),
+        owner,
+        session: Some(0x0100_0000_0000_0001),
+        created_at: Some(ago(3000)),
+        kyuubi_version: "1.10.3".into(),
+        share_level: "USER",
+        engine_type: "SPARK_SQL",
+        user: "alice".into(),
+        host_port: Some("10.0.0.1:4040".into()),
+        engine_id: Some("spark-a".into()),
+        scope: K8sScope::default(),
+    }
+}
+
+impl S {
+    fn registered(mut self, tag: &str, owner: OwnerState) -> Self {
+        self.0.add_registration(tag.into(), registration(owner));
         self
     }
 }
@@ -768,6 +803,212 @@ fn classify_keeps_order_and_judges_every_pod() {
     assert_eq!(j[1].verdict, Verdict::Orphan);
 }
 
+#[test]
+fn rule_2_a_registration_that_may_be_alive_keeps_the_pod() {
+    for owner in [
+        OwnerState::Live,
+        OwnerState::Uncertain,
+        OwnerState::NotEphemeral,
+    ] {
+        let s = with_zk(1)
+            .registered("a", owner)
+            .batch("a", batch("FINISHED"));
+        for p in [
+            pod("a").finished(PodPhase::Succeeded, 600),
+            pod("a"),
+            pod("a").phase(PodPhase::Pending).created(600),
+        ] {
+            let j = check(
+                p,
+                &s,
+                &Policy::default(),
+                Verdict::Keep,
+                Class::Registered,
+                2,
+            );
+            assert!(j.reason.contains(owner.as_str()), "{}", j.reason);
+        }
+    }
+    // A pod being deleted is still rule 1.
+    let s = with_zk(1).registered("a", OwnerState::Live);
+    check(
+        pod("a").deleting(),
+        &s,
+        &Policy::default(),
+        Verdict::Keep,
+        Class::Terminating,
+        1,
+    );
+}
+
+#[test]
+fn rule_2_a_gone_registration_protects_nothing() {
+    let s = with_zk(1).registered("a", OwnerState::Gone);
+    let j = check(
+        pod("a").finished(PodPhase::Succeeded, 600),
+        &s,
+        &Policy::default(),
+        Verdict::Orphan,
+        Class::Terminated,
+        6,
+    );
+    assert!(j.evidence.iter().any(|e| matches!(
+        e,
+        Evidence::Registration {
+            owner: OwnerState::Gone,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn rule_2_protects_whatever_namespace_the_registration_names() {
+    let mut r = registration(OwnerState::Live);
+    r.scope.namespace = Some("elsewhere".into());
+    let mut s = with_zk(1);
+    s.0.add_registration("a".into(), r);
+    let j = check(
+        pod("a").finished(PodPhase::Succeeded, 600),
+        &s,
+        &Policy::default(),
+        Verdict::Keep,
+        Class::Registered,
+        2,
+    );
+    assert!(
+        j.evidence
+            .iter()
+            .any(|e| matches!(e, Evidence::Registration { applies: false, .. }))
+    );
+}
+
+#[test]
+fn rule_8_a_running_pod_without_registration_is_a_suspect() {
+    let j = check(
+        pod("a"),
+        &with_zk(1),
+        &Policy::default(),
+        Verdict::Suspect,
+        Class::UnregisteredRunning,
+        8,
+    );
+    assert!(
+        j.reason.contains("no engine registered its tag"),
+        "{}",
+        j.reason
+    );
+    let j = check(
+        pod("a"),
+        &with_zk(1).registered("a", OwnerState::Gone),
+        &Policy::default(),
+        Verdict::Suspect,
+        Class::UnregisteredRunning,
+        8,
+    );
+    assert!(j.reason.contains("registration is gone"), "{}", j.reason);
+    let included = Policy {
+        include: vec![SuspectClass::UnregisteredRunning],
+        ..Policy::default()
+    };
+    check(
+        pod("a"),
+        &with_zk(1),
+        &included,
+        Verdict::Orphan,
+        Class::UnregisteredRunning,
+        8,
+    );
+}
+
+#[test]
+fn rule_8_gives_the_engine_time_to_register_before_the_state_was_taken() {
+    // Created 10 minutes ago; the state was taken 7 minutes ago: only 3 minutes to register.
+    let p = pod("a").created(10);
+    check(
+        p.clone(),
+        &with_zk(7),
+        &Policy::default(),
+        Verdict::Keep,
+        Class::NoEvidence,
+        10,
+    );
+    // With a fresher state, 9 minutes: long enough.
+    check(
+        p.clone(),
+        &with_zk(1),
+        &Policy::default(),
+        Verdict::Suspect,
+        Class::UnregisteredRunning,
+        8,
+    );
+    let patient = Policy {
+        engine_start_timeout: SignedDuration::from_mins(15),
+        ..Policy::default()
+    };
+    check(
+        p,
+        &with_zk(1),
+        &patient,
+        Verdict::Keep,
+        Class::NoEvidence,
+        10,
+    );
+}
+
+#[test]
+fn rule_8_needs_a_fresh_zookeeper_state_and_no_batch_row() {
+    // Only a store: nothing can say an engine is unregistered.
+    check(
+        pod("a"),
+        &state(),
+        &Policy::default(),
+        Verdict::Keep,
+        Class::NoEvidence,
+        10,
+    );
+    // A stale ZooKeeper state.
+    check(
+        pod("a"),
+        &with_zk(61),
+        &Policy::default(),
+        Verdict::Keep,
+        Class::NoEvidence,
+        10,
+    );
+    let lenient = Policy {
+        max_state_age: SignedDuration::from_hours(2),
+        ..Policy::default()
+    };
+    check(
+        pod("a"),
+        &with_zk(61),
+        &lenient,
+        Verdict::Suspect,
+        Class::UnregisteredRunning,
+        8,
+    );
+    // Batches never register; a batch row (here one that ended recently) rules rule 8 out.
+    let mut row = batch("FINISHED");
+    row.ended_at = Some(ago(5));
+    check(
+        pod("a"),
+        &with_zk(1).batch("a", row),
+        &Policy::default(),
+        Verdict::Keep,
+        Class::NoEvidence,
+        10,
+    );
+    // Only running pods: a pending one is rule 9's.
+    check(
+        pod("a").phase(PodPhase::Pending).created(45),
+        &with_zk(1),
+        &Policy::default(),
+        Verdict::Suspect,
+        Class::StuckPending,
+        9,
+    );
+}
+
 // ---- properties over generated worlds ----
 
 const TAGS: [&str; 5] = ["t0", "t1", "t2", "t3", "t4"];
@@ -885,17 +1126,41 @@ fn arb_engine_info() -> impl Strategy<Value = (usize, EngineInfoRecord)> {
     })
 }
 
+fn arb_registration() -> impl Strategy<Value = (usize, RegistrationRecord)> {
+    const OWNERS: [OwnerState; 4] = [
+        OwnerState::Live,
+        OwnerState::Uncertain,
+        OwnerState::NotEphemeral,
+        OwnerState::Gone,
+    ];
+    (0..TAGS.len(), 0..OWNERS.len(), arb_scope()).prop_map(|(tag, owner, scope)| {
+        let mut r = registration(OWNERS[owner]);
+        r.scope = scope;
+        (tag, r)
+    })
+}
+
 fn arb_state() -> impl Strategy<Value = EngineState> {
     (
         minutes(),
         minutes(),
         proptest::collection::vec(arb_batch(), 0..8),
         proptest::collection::vec(arb_engine_info(), 0..4),
+        proptest::collection::vec(arb_registration(), 0..6),
+        any::<bool>(),
     )
-        .prop_map(|(as_of_a, as_of_b, batches, infos)| {
+        .prop_map(|(as_of_a, as_of_b, batches, infos, registrations, zk)| {
             let mut s = EngineState::new();
             s.add_source(summary("a.db", ago(as_of_a)));
-            s.add_source(summary("b.db", ago(as_of_b)));
+            let mut second = summary("zk", ago(as_of_b));
+            if zk {
+                second.kind = SourceKind::ZooKeeper;
+            }
+            s.add_source(second);
+            for (tag, mut row) in registrations {
+                row.source = 1;
+                s.add_registration(TAGS[tag].into(), row);
+            }
             for (tag, row) in batches {
                 s.add_batch(TAGS[tag].into(), row);
             }
@@ -922,6 +1187,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                 include,
                 stuck_after: SignedDuration::from_mins(stuck),
                 engine_start_timeout: SignedDuration::from_mins(5),
+                max_state_age: SignedDuration::from_hours(1),
             },
         )
 }
@@ -960,6 +1226,33 @@ proptest! {
             if has_active_row(&state, &pod.tag) {
                 let j = judge(pod, &state, &policy, now());
                 prop_assert_eq!(j.verdict, Verdict::Keep, "{}", j.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn a_pod_whose_engine_may_be_registered_is_always_kept((pods, state, policy) in world()) {
+        for pod in &pods {
+            let registered = state.lookup(&pod.tag).is_some_and(|t| {
+                t.registrations.iter().any(|r| r.owner.may_be_alive())
+            });
+            if registered {
+                let j = judge(pod, &state, &policy, now());
+                prop_assert_eq!(j.verdict, Verdict::Keep, "{}", j.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn unregistered_running_needs_a_running_pod_a_zookeeper_source_and_no_batch((pods, state, policy) in world()) {
+        for pod in &pods {
+            let j = judge(pod, &state, &policy, now());
+            if j.class == Class::UnregisteredRunning {
+                prop_assert_eq!(pod.phase, PodPhase::Running);
+                let zk = state.zookeeper_as_of();
+                prop_assert!(zk.is_some());
+                prop_assert!(zk.unwrap().duration_since(pod.created_at) > policy.engine_start_timeout);
+                prop_assert!(state.lookup(&pod.tag).is_none_or(|t| t.batches.is_empty()));
             }
         }
     }

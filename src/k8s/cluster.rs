@@ -40,7 +40,7 @@ pub enum Namespaces {
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     /// The kubeconfig could not be read, or has no such context.
-    #[error("cannot load kubeconfig{}{}: {source}", in_path(path.as_deref()), in_context(context.as_deref()))]
+    #[error("cannot load kubeconfig{}{}", in_path(path.as_deref()), in_context(context.as_deref()))]
     Kubeconfig {
         /// `--kubeconfig`, when given.
         path: Option<PathBuf>,
@@ -51,10 +51,10 @@ pub enum ClusterError {
         source: kube::config::KubeconfigError,
     },
     /// Neither a kubeconfig nor an in-cluster configuration was found.
-    #[error("cannot find a cluster to talk to (no kubeconfig and not running in a pod): {0}")]
+    #[error("cannot find a cluster to talk to (no kubeconfig and not running in a pod)")]
     NoConfig(#[source] kube::config::InferConfigError),
     /// The client could not be built from the configuration (TLS material, proxy, …).
-    #[error("cannot create a Kubernetes client{}: {source}", in_context(context.as_deref()))]
+    #[error("cannot create a Kubernetes client{}", in_context(context.as_deref()))]
     Client {
         /// The context.
         context: Option<String>,
@@ -63,7 +63,7 @@ pub enum ClusterError {
         source: kube::Error,
     },
     /// The request did not get an answer (connection refused, TLS, timeout).
-    #[error("listing pods in {scope}{} failed: {source}", in_context(context.as_deref()))]
+    #[error("listing pods in {scope}{} failed", in_context(context.as_deref()))]
     Request {
         /// The context.
         context: Option<String>,

@@ -18,10 +18,10 @@ use crate::selector::LabelSelector;
 #[derive(Debug, thiserror::Error)]
 pub enum PodFileError {
     /// The file could not be read.
-    #[error("cannot read the file: {0}")]
+    #[error("cannot read the file")]
     Read(#[source] std::io::Error),
     /// The file is not valid JSON.
-    #[error("not valid JSON: {0}")]
+    #[error("not valid JSON")]
     Json(#[source] serde_json::Error),
     /// The file is not valid YAML.
     #[error("not valid YAML: {0}")]

@@ -8,6 +8,7 @@
 //! tag. Must not: read files itself (the `store` module does), or decide verdicts.
 
 pub mod store;
+pub mod zk;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,15 +20,19 @@ use serde::Serialize;
 pub type SourceId = usize;
 
 /// The kinds of state source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     /// A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`).
+    #[default]
     Store,
+    /// ZooKeeper's files: a snapshot, or a data directory (snapshot plus replayed logs).
+    #[serde(rename = "zookeeper")]
+    ZooKeeper,
 }
 
 /// One loaded state source and what it covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SourceSummary {
     /// What kind of source it is.
     pub kind: SourceKind,
@@ -38,12 +43,19 @@ pub struct SourceSummary {
     pub as_of: Timestamp,
     /// How `as_of` was established.
     pub as_of_from: &'static str,
-    /// Which table layout was found, e.g. `1.11+ (metadata, k8s_engine_info)`.
+    /// What was found: a store's table layout (e.g. `1.11+ (metadata, k8s_engine_info)`), or
+    /// the snapshot's zxid and how many transactions were replayed after it.
     pub layout: String,
-    /// Batch rows read.
+    /// The files read: the store, or the snapshot and the logs replayed after it.
+    pub files: Vec<String>,
+    /// Batch rows read (stores).
     pub batches: usize,
-    /// `k8s_engine_info` rows read.
+    /// `k8s_engine_info` rows read (stores).
     pub engine_infos: usize,
+    /// Engine registrations found in the engine spaces (ZooKeeper).
+    pub registrations: usize,
+    /// Of those, the ones whose owner session is alive, or may be (ZooKeeper).
+    pub live_registrations: usize,
     /// Rows skipped because they could not be read, with a reason each.
     pub warnings: Vec<String>,
 }
@@ -52,6 +64,7 @@ impl fmt::Display for SourceSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             SourceKind::Store => write!(f, "store {}", self.location),
+            SourceKind::ZooKeeper => write!(f, "zookeeper {}", self.location),
         }
     }
 }
@@ -213,6 +226,70 @@ pub struct EngineInfoRecord {
     pub scope: K8sScope,
 }
 
+/// Whether the session that owns a registration is alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OwnerState {
+    /// The owner session is in ZooKeeper's session table: the engine is registered.
+    Live,
+    /// Snapshot only: the node was created while the snapshot was being written, so its
+    /// session was alive then and may still be.
+    Uncertain,
+    /// Not an ephemeral node (created by `kyuubi-ctl create`, or a container/TTL node).
+    NotEphemeral,
+    /// The owner session is gone (closed or expired): ZooKeeper deletes the node when it loads
+    /// this state.
+    Gone,
+}
+
+impl OwnerState {
+    /// Whether the registration may still stand for a running engine: anything but `Gone`.
+    #[must_use]
+    pub fn may_be_alive(self) -> bool {
+        self != OwnerState::Gone
+    }
+
+    /// The state as the report spells it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerState::Live => "live",
+            OwnerState::Uncertain => "uncertain",
+            OwnerState::NotEphemeral => "not-ephemeral",
+            OwnerState::Gone => "gone",
+        }
+    }
+}
+
+/// A Kyuubi engine registration in ZooKeeper, whose `refId` is the tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationRecord {
+    /// The source it was read from.
+    pub source: SourceId,
+    /// The znode's full path.
+    pub path: String,
+    /// Whether its owner session is alive.
+    pub owner: OwnerState,
+    /// The owner session, for ephemerals.
+    pub session: Option<i64>,
+    /// The znode's ctime.
+    pub created_at: Option<Timestamp>,
+    /// The Kyuubi version of the engine space.
+    pub kyuubi_version: String,
+    /// The share level of the engine space.
+    pub share_level: &'static str,
+    /// The engine type of the engine space.
+    pub engine_type: &'static str,
+    /// The routing user.
+    pub user: String,
+    /// `host:port` the engine serves on.
+    pub host_port: Option<String>,
+    /// `kyuubi.engine.id`: the Spark application id.
+    pub engine_id: Option<String>,
+    /// Context and namespace from `kyuubi.engine.appMgrInfo` (Kyuubi 1.10+).
+    pub scope: K8sScope,
+}
+
 /// Everything the state sources know about one `kyuubi-unique-tag`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagEvidence {
@@ -220,6 +297,16 @@ pub struct TagEvidence {
     pub batches: Vec<BatchRecord>,
     /// `k8s_engine_info` rows with this identifier.
     pub engine_infos: Vec<EngineInfoRecord>,
+    /// ZooKeeper registrations with this `refId`.
+    pub registrations: Vec<RegistrationRecord>,
+}
+
+impl TagEvidence {
+    /// Whether no source has any record of the tag.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty() && self.engine_infos.is_empty() && self.registrations.is_empty()
+    }
 }
 
 /// The merged state of every source.
@@ -262,6 +349,11 @@ impl EngineState {
         self.tags.entry(tag).or_default().engine_infos.push(record);
     }
 
+    /// Adds a ZooKeeper registration under its `refId`.
+    pub fn add_registration(&mut self, tag: String, record: RegistrationRecord) {
+        self.tags.entry(tag).or_default().registrations.push(record);
+    }
+
     /// The loaded sources, in load order.
     #[must_use]
     pub fn sources(&self) -> &[SourceSummary] {
@@ -291,6 +383,27 @@ impl EngineState {
     #[must_use]
     pub fn as_of(&self) -> Option<Timestamp> {
         self.sources.iter().map(|s| s.as_of).min()
+    }
+
+    /// The earliest as-of time of the ZooKeeper sources, when any is loaded: what rule 8 needs
+    /// to call a running engine unregistered.
+    #[must_use]
+    pub fn zookeeper_as_of(&self) -> Option<Timestamp> {
+        self.sources
+            .iter()
+            .filter(|s| s.kind == SourceKind::ZooKeeper)
+            .map(|s| s.as_of)
+            .min()
+    }
+
+    /// How many records the sources hold in all (before keeping only candidate tags): zero
+    /// means the state knows no engine at all.
+    #[must_use]
+    pub fn total_records(&self) -> usize {
+        self.sources
+            .iter()
+            .map(|s| s.batches + s.engine_infos + s.registrations)
+            .sum()
     }
 }
 
@@ -355,14 +468,10 @@ mod tests {
         let mut state = EngineState::new();
         for (i, at) in [(0, 200), (1, 100)] {
             let id = state.add_source(SourceSummary {
-                kind: SourceKind::Store,
                 location: format!("s{i}.db"),
                 as_of: Timestamp::from_second(at).unwrap(),
                 as_of_from: "test",
-                layout: String::new(),
-                batches: 0,
-                engine_infos: 0,
-                warnings: vec![],
+                ..SourceSummary::default()
             });
             assert_eq!(id, i);
         }

@@ -51,7 +51,7 @@ pub enum StoreError {
     #[error("not a regular file")]
     NotAFile,
     /// The file exists but cannot be read.
-    #[error("cannot read the file: {0}")]
+    #[error("cannot read the file")]
     Unreadable(#[source] std::io::Error),
     /// The file does not start with the SQLite header.
     #[error("not an SQLite database (the file does not start with the SQLite header)")]
@@ -216,9 +216,11 @@ impl Store {
             as_of: self.as_of,
             as_of_from: "file modification time",
             layout: self.layout(),
+            files: vec![self.path.display().to_string()],
             batches: rows.batches_seen,
             engine_infos: rows.engine_infos_seen,
             warnings: rows.warnings,
+            ..SourceSummary::default()
         });
         for (tag, mut record) in rows.batches {
             record.source = id;

@@ -5,5 +5,9 @@
 mod cli;
 mod harness;
 mod sample;
+mod scan_zk;
 mod stores;
 mod world;
+mod zk_fixtures;
+mod zk_live;
+mod zk_tools;

@@ -5,6 +5,7 @@
 mod cli;
 mod harness;
 mod sample;
+mod scan_cluster;
 mod scan_zk;
 mod stores;
 mod world;

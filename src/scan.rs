@@ -38,18 +38,27 @@ pub fn run(
 ) -> Result<ExitCode, Error> {
     // 1. Check every state source before touching a cluster: a bad source fails fast, and
     //    nothing that follows can act on half-loaded state.
-    let mut state = EngineState::new();
-    load_zookeeper(config, &mut state)?;
+    let zookeeper = open_zookeeper(config)?;
     let stores = open_stores(config)?;
 
     // 2. List the candidate pods.
     let groups = list_pods(config, presentation)?;
 
-    // 3. Read the stores, keeping the rows of candidate tags only.
+    // 3. Read the state, keeping the records of candidate tags only.
     let tags: HashSet<&str> = groups
         .iter()
         .flat_map(|g| g.listing.pods.iter().map(|p| p.tag.as_str()))
         .collect();
+    let mut state = EngineState::new();
+    for source in zookeeper {
+        let name = source.name();
+        let loaded = source.load_into(&mut state, &|tag| tags.contains(tag));
+        tracing::info!(
+            "{name}: {} engine registrations, {} live",
+            loaded.registrations,
+            loaded.live
+        );
+    }
     for store in &stores {
         store
             .load(&mut state, &|tag| tags.contains(tag))
@@ -95,34 +104,28 @@ pub fn run(
 
 /// Reads every `--zk-snapshot` whole (every seal checked; memory follows the engine spaces, not
 /// the tree) and refuses a state older than `--max-state-age`.
-fn load_zookeeper(config: &ScanConfig, state: &mut EngineState) -> Result<(), Error> {
+fn open_zookeeper(config: &ScanConfig) -> Result<Vec<zk::ZkSource>, Error> {
+    let mut sources = Vec::new();
     for path in &config.zk_snapshots {
-        let loaded = zk::load(path, &config.ha_namespaces, state, &|_| true).map_err(|source| {
-            Error::LoadZooKeeper {
+        let source =
+            zk::open(path, &config.ha_namespaces).map_err(|source| Error::LoadZooKeeper {
                 path: path.clone(),
                 source,
-            }
-        })?;
-        let summary = state.source(loaded.source);
-        tracing::info!(
-            "{summary}: {} as of {} ({}); {} engine registrations, {} live",
-            summary.layout,
-            summary.as_of,
-            summary.as_of_from,
-            loaded.registrations,
-            loaded.live
-        );
-        let age = Timestamp::now().duration_since(summary.as_of);
+            })?;
+        let as_of = source.as_of();
+        tracing::info!("{}: state as of {as_of}", source.name());
+        let age = Timestamp::now().duration_since(as_of);
         if age > config.policy.max_state_age {
             return Err(Error::Refused(Refusal::StaleState {
-                source: summary.to_string(),
-                as_of: summary.as_of,
+                source: source.name(),
+                as_of,
                 age,
                 max: config.policy.max_state_age,
             }));
         }
+        sources.push(source);
     }
-    Ok(())
+    Ok(sources)
 }
 
 /// Checks every `--store` (exists, SQLite, a Kyuubi layout) and fixes its as-of time; the rows

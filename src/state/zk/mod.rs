@@ -26,7 +26,7 @@ pub mod txnlog;
 pub mod writer;
 pub mod xerial;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
@@ -50,16 +50,27 @@ pub struct ZkLoad {
     pub live: usize,
 }
 
-/// Reads `path` (a snapshot file or a data directory), keeps the engine spaces of
-/// `ha_namespaces`, and adds the registrations of the tags `wanted` accepts to `state`.
-pub fn load(
-    path: &Path,
-    ha_namespaces: &[String],
-    state: &mut EngineState,
-    wanted: &dyn Fn(&str) -> bool,
-) -> Result<ZkLoad, ZkError> {
+/// ZooKeeper's state read from disk and checked, before its registrations are extracted.
+///
+/// Reading happens in [`open`], before any cluster is contacted, so that a bad snapshot stops
+/// the run early; the registrations are extracted in [`ZkSource::load_into`] once the candidate
+/// tags are known, so that only those are decoded in full.
+#[derive(Debug)]
+pub struct ZkSource {
+    path: PathBuf,
+    namespaces: Vec<String>,
+    zk: ZkState,
+}
+
+/// Reads `path` (a snapshot file or a data directory) and keeps the engine spaces of
+/// `ha_namespaces`: every checksum is verified, older snapshots are fallen back to, and logs are
+/// replayed for a directory.
+pub fn open(path: &Path, ha_namespaces: &[String]) -> Result<ZkSource, ZkError> {
     let namespaces: Vec<String> = ha_namespaces.to_vec();
-    let filter = move |p: &[u8]| namespaces.iter().any(|ns| is_engine_space_path(ns, p));
+    let filter = {
+        let namespaces = namespaces.clone();
+        move |p: &[u8]| namespaces.iter().any(|ns| is_engine_space_path(ns, p))
+    };
     let options = LoadOptions {
         // The digest proves a snapshot is an exact image, which no verdict depends on; the
         // Adler32 seals are always checked.
@@ -76,83 +87,141 @@ pub fn load(
     for warning in &zk.warnings {
         tracing::warn!("{}: {warning}", path.display());
     }
-    let as_of = Timestamp::from_millisecond(zk.as_of_ms).unwrap_or(Timestamp::UNIX_EPOCH);
-    let mut files = vec![zk.snapshot.path.display().to_string()];
-    files.extend(zk.logs.iter().map(|l| l.path.display().to_string()));
-    let source = state.add_source(SourceSummary {
-        kind: SourceKind::ZooKeeper,
-        location: path.display().to_string(),
-        as_of,
-        as_of_from: if zk.replayed {
-            "last transaction applied"
-        } else {
-            "latest node change in the snapshot"
-        },
-        layout: format!(
-            "snapshot zxid {}, {} transaction(s) replayed",
-            zk.snapshot
-                .zxid
-                .map_or_else(|| "?".into(), |z| format!("{z:#x}")),
-            zk.txns_applied
-        ),
-        files,
-        ..SourceSummary::default()
-    });
-    let mut load = ZkLoad {
-        source,
-        registrations: 0,
-        live: 0,
-    };
-    for (node_path, node) in &zk.nodes {
-        // Engine-space parents, users and leaves are not registrations; only names with a
-        // `sequence=` and a `refId=` are.
-        let Some(ns) = ha_namespaces
-            .iter()
-            .find(|ns| is_engine_space_path(ns, node_path.as_bytes()))
-        else {
-            continue;
-        };
-        let Ok(registration) = parse_registration(node_path, Some(ns)) else {
-            continue;
-        };
-        load.registrations += 1;
-        let (owner, session) = match zk.is_alive(node) {
-            Liveness::Alive { session, .. } => (OwnerState::Live, Some(session)),
-            Liveness::Uncertain { session } => (OwnerState::Uncertain, Some(session)),
-            Liveness::Dead { session } => (OwnerState::Gone, Some(session)),
-            Liveness::NotEphemeral(_) => (OwnerState::NotEphemeral, None),
-        };
-        if owner != OwnerState::Gone {
-            load.live += 1;
-        }
-        for warning in &registration.warnings {
-            tracing::debug!("{node_path}: {warning}");
-        }
-        if !wanted(&registration.ref_id) {
-            continue;
-        }
-        let record = RegistrationRecord {
-            source,
-            path: node_path.to_string(),
-            owner,
-            session,
-            created_at: Timestamp::from_millisecond(node.ctime).ok(),
-            kyuubi_version: registration.kyuubi_version,
-            share_level: registration.share_level.as_str(),
-            engine_type: registration.engine_type.as_str(),
-            user: registration.user,
-            host_port: registration.host_port,
-            engine_id: registration.engine_id,
-            scope: K8sScope {
-                context: registration.k8s_context,
-                namespace: registration.k8s_namespace,
-                pod_name: None,
-            },
-        };
-        state.add_registration(registration.ref_id, record);
+    Ok(ZkSource {
+        path: path.to_path_buf(),
+        namespaces,
+        zk,
+    })
+}
+
+impl ZkSource {
+    /// The time of the last transaction the state reflects.
+    #[must_use]
+    pub fn as_of(&self) -> Timestamp {
+        Timestamp::from_millisecond(self.zk.as_of_ms).unwrap_or(Timestamp::UNIX_EPOCH)
     }
-    let summary = state.source_mut(source);
-    summary.registrations = load.registrations;
-    summary.live_registrations = load.live;
-    Ok(load)
+
+    /// How the source is named in messages: `zookeeper <path>`.
+    #[must_use]
+    pub fn name(&self) -> String {
+        format!("zookeeper {}", self.path.display())
+    }
+
+    /// Adds the source to `state` with the registrations of the tags `wanted` accepts, and
+    /// counts every registration (and the live ones) for the summary.
+    pub fn load_into(self, state: &mut EngineState, wanted: &dyn Fn(&str) -> bool) -> ZkLoad {
+        let zk = &self.zk;
+        let mut files = vec![zk.snapshot.path.display().to_string()];
+        files.extend(zk.logs.iter().map(|l| l.path.display().to_string()));
+        let source = state.add_source(SourceSummary {
+            kind: SourceKind::ZooKeeper,
+            location: self.path.display().to_string(),
+            as_of: self.as_of(),
+            as_of_from: if zk.replayed {
+                "last transaction applied"
+            } else {
+                "latest node change in the snapshot"
+            },
+            layout: format!(
+                "snapshot zxid {}, {} transaction(s) replayed",
+                zk.snapshot
+                    .zxid
+                    .map_or_else(|| "?".into(), |z| format!("{z:#x}")),
+                zk.txns_applied
+            ),
+            files,
+            ..SourceSummary::default()
+        });
+        let mut load = ZkLoad {
+            source,
+            registrations: 0,
+            live: 0,
+        };
+        for (node_path, node) in &zk.nodes {
+            // Engine-space parents, users and leaves are not registrations; only names with a
+            // `refId=` and a `sequence=` are. The refId is found cheaply first, so that only the
+            // registrations of candidate tags are decoded in full.
+            let Some(ref_id) = cheap_ref_id(node_path) else {
+                continue;
+            };
+            load.registrations += 1;
+            let (owner, session) = match zk.is_alive(node) {
+                Liveness::Alive { session, .. } => (OwnerState::Live, Some(session)),
+                Liveness::Uncertain { session } => (OwnerState::Uncertain, Some(session)),
+                Liveness::Dead { session } => (OwnerState::Gone, Some(session)),
+                Liveness::NotEphemeral(_) => (OwnerState::NotEphemeral, None),
+            };
+            if owner != OwnerState::Gone {
+                load.live += 1;
+            }
+            if !wanted(ref_id) {
+                continue;
+            }
+            let Some(registration) = self
+                .namespaces
+                .iter()
+                .find_map(|ns| parse_registration(node_path, Some(ns)).ok())
+            else {
+                tracing::debug!("{node_path}: has a refId but is not an engine registration");
+                continue;
+            };
+            for warning in &registration.warnings {
+                tracing::debug!("{node_path}: {warning}");
+            }
+            let record = RegistrationRecord {
+                source,
+                path: node_path.to_string(),
+                owner,
+                session,
+                created_at: Timestamp::from_millisecond(node.ctime).ok(),
+                kyuubi_version: registration.kyuubi_version,
+                share_level: registration.share_level.as_str(),
+                engine_type: registration.engine_type.as_str(),
+                user: registration.user,
+                host_port: registration.host_port,
+                engine_id: registration.engine_id,
+                scope: K8sScope {
+                    context: registration.k8s_context,
+                    namespace: registration.k8s_namespace,
+                    pod_name: None,
+                },
+            };
+            state.add_registration(registration.ref_id, record);
+        }
+        let summary = state.source_mut(source);
+        summary.registrations = load.registrations;
+        summary.live_registrations = load.live;
+        load
+    }
+}
+
+/// The `refId=` value of a registration name, found without decoding the rest: the last
+/// `refId=` of the path (attribute values may contain `/`, Kyuubi #7282), up to the next `;`,
+/// when a `sequence=` follows.
+fn cheap_ref_id(path: &str) -> Option<&str> {
+    let start = path.rfind("refId=")? + "refId=".len();
+    let rest = &path[start..];
+    let end = rest.find(';')?;
+    rest[end..]
+        .contains("sequence=")
+        .then(|| &rest[..end])
+        .filter(|r| !r.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cheap_ref_id_finds_the_ref_id_of_registration_names_only() {
+        let name = "/kyuubi_1.10.3_USER_SPARK_SQL/alice/default/serverUri=10.0.0.1:1;version=1.10.3;\
+                    kyuubi.engine.appMgrInfo=ab/cd==;refId=0b5a-01;sequence=0000000003";
+        assert_eq!(cheap_ref_id(name), Some("0b5a-01"));
+        assert_eq!(
+            cheap_ref_id("/kyuubi_1.10.3_USER_SPARK_SQL/alice/default"),
+            None
+        );
+        assert_eq!(cheap_ref_id("/x/refId=abc"), None, "no sequence");
+        assert_eq!(cheap_ref_id("/x/refId=;sequence=1"), None, "empty");
+    }
 }

@@ -460,37 +460,8 @@ impl SnapshotBuilder {
     }
 }
 
-/// Txn type codes (`ZooDefs.OpCode`).
-pub mod op {
-    /// create
-    pub const CREATE: i32 = 1;
-    /// delete
-    pub const DELETE: i32 = 2;
-    /// setData
-    pub const SET_DATA: i32 = 5;
-    /// setACL
-    pub const SET_ACL: i32 = 7;
-    /// check
-    pub const CHECK: i32 = 13;
-    /// multi
-    pub const MULTI: i32 = 14;
-    /// create2
-    pub const CREATE2: i32 = 15;
-    /// reconfig
-    pub const RECONFIG: i32 = 16;
-    /// createContainer
-    pub const CREATE_CONTAINER: i32 = 19;
-    /// deleteContainer
-    pub const DELETE_CONTAINER: i32 = 20;
-    /// createTTL
-    pub const CREATE_TTL: i32 = 21;
-    /// createSession
-    pub const CREATE_SESSION: i32 = -10;
-    /// closeSession
-    pub const CLOSE_SESSION: i32 = -11;
-    /// error
-    pub const ERROR: i32 = -1;
-}
+/// Txn type codes (`ZooDefs.OpCode`): the reader's, so both sides agree.
+pub use super::txnlog::op;
 
 /// Txn record encoders (the bodies that follow a `TxnHeader`).
 pub mod rec {

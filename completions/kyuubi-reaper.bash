@@ -133,7 +133,7 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__scan)
-            opts="-n -A -l -o -q -v -h -V --store --zk-snapshot --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --output --fail-on-orphans --fail-on-suspects --quiet --verbose --color --help --version"
+            opts="-n -A -l -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --output --fail-on-orphans --fail-on-suspects --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -144,6 +144,10 @@ _kyuubi__reaper() {
                     return 0
                     ;;
                 --zk-snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-log-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

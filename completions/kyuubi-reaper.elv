@@ -34,6 +34,7 @@ set edit:completion:arg-completer[kyuubi-reaper] = {|@words|
         &'kyuubi-reaper;scan'= {
             cand --store 'A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`), opened read-only. Repeat for several Kyuubi instances'
             cand --zk-snapshot 'ZooKeeper''s files: a snapshot file (raw, .gz or .snappy), or a data directory (`version-2/` or its parent), whose newest valid snapshot is read and whose transaction logs are replayed after it. Read-only. Repeatable'
+            cand --zk-log-dir 'ZooKeeper''s `dataLogDir`, when its transaction logs are kept apart from the snapshots: the logs after the snapshot are replayed from there (also after a single snapshot file)'
             cand --ha-namespace 'Kyuubi''s `kyuubi.ha.namespace` (with the ZooKeeper chroot in front, if any: `chroot/kyuubi`): engine registrations are read from `/<NS>_<version>_<LEVEL>_<TYPE>`. Repeatable'
             cand --max-state-age 'Refuse a ZooKeeper state whose last transaction is older than this: a stale state could hide engines that registered since'
             cand --pods 'Read pods from a file saved with `kubectl get pods -o json` (or `-o yaml`) instead of a cluster; `-` reads standard input'

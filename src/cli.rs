@@ -97,6 +97,10 @@ pub struct StateArgs {
     /// logs are replayed after it. Read-only. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub zk_snapshot: Vec<PathBuf>,
+    /// ZooKeeper's `dataLogDir`, when its transaction logs are kept apart from the snapshots:
+    /// the logs after the snapshot are replayed from there (also after a single snapshot file).
+    #[arg(long, value_name = "PATH", requires = "zk_snapshot")]
+    pub zk_log_dir: Option<PathBuf>,
     /// Kyuubi's `kyuubi.ha.namespace` (with the ZooKeeper chroot in front, if any:
     /// `chroot/kyuubi`): engine registrations are read from `/<NS>_<version>_<LEVEL>_<TYPE>`.
     /// Repeatable.

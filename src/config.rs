@@ -110,6 +110,8 @@ pub struct ScanConfig {
     pub stores: Vec<PathBuf>,
     /// ZooKeeper snapshot files or data directories.
     pub zk_snapshots: Vec<PathBuf>,
+    /// ZooKeeper's `dataLogDir`, for the one `--zk-snapshot`.
+    pub zk_log_dir: Option<PathBuf>,
     /// `kyuubi.ha.namespace` values whose engine spaces are read.
     pub ha_namespaces: Vec<String>,
     /// Judge even when the state knows no engine.
@@ -182,9 +184,16 @@ impl ScanConfig {
         if ha_namespaces.iter().any(String::is_empty) {
             return Err(Error::Usage("--ha-namespace must not be empty".into()));
         }
+        if args.state.zk_log_dir.is_some() && args.state.zk_snapshot.len() > 1 {
+            return Err(Error::Usage(
+                "--zk-log-dir goes with exactly one --zk-snapshot: whose logs would they be?"
+                    .into(),
+            ));
+        }
         Ok(Self {
             stores: args.state.store.clone(),
             zk_snapshots: args.state.zk_snapshot.clone(),
+            zk_log_dir: args.state.zk_log_dir.clone(),
             ha_namespaces,
             allow_empty_state: args.state.allow_empty_state,
             pods,
@@ -293,6 +302,34 @@ mod tests {
         assert_eq!(c.zk_snapshots, [PathBuf::from("/var/lib/zookeeper")]);
         assert_eq!(c.ha_namespaces, ["prod/kyuubi", "kyuubi"]);
         assert_eq!(c.policy.max_state_age, SignedDuration::from_hours(2));
+        assert_eq!(c.zk_log_dir, None);
+    }
+
+    #[test]
+    fn a_zookeeper_log_dir_belongs_to_one_snapshot() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["kyuubi-reaper", "scan"].iter().chain(args)).unwrap();
+            let Command::Scan(args) = cli.command else {
+                unreachable!()
+            };
+            ScanConfig::from_args(&args)
+        };
+        let c = parse(&["--zk-snapshot", "/data", "--zk-log-dir", "/logs"]).unwrap();
+        assert_eq!(c.zk_log_dir, Some(PathBuf::from("/logs")));
+        let e = parse(&[
+            "--zk-snapshot",
+            "/a",
+            "--zk-snapshot",
+            "/b",
+            "--zk-log-dir",
+            "/logs",
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("exactly one --zk-snapshot"), "{e}");
+        assert!(
+            parse_error(&["scan", "--store", "s", "--zk-log-dir", "/logs"])
+                .contains("--zk-snapshot")
+        );
     }
 
     #[test]

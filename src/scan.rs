@@ -107,11 +107,13 @@ pub fn run(
 fn open_zookeeper(config: &ScanConfig) -> Result<Vec<zk::ZkSource>, Error> {
     let mut sources = Vec::new();
     for path in &config.zk_snapshots {
-        let source =
-            zk::open(path, &config.ha_namespaces).map_err(|source| Error::LoadZooKeeper {
+        let log_dir = config.zk_log_dir.as_deref();
+        let source = zk::open(path, log_dir, &config.ha_namespaces).map_err(|source| {
+            Error::LoadZooKeeper {
                 path: path.clone(),
                 source,
-            })?;
+            }
+        })?;
         let as_of = source.as_of();
         tracing::info!("{}: state as of {as_of}", source.name());
         let age = Timestamp::now().duration_since(as_of);

@@ -236,6 +236,45 @@ fn scan_judges_interactive_engines_from_zookeeper_and_batches_from_the_store() {
     assert_eq!(registration["applies"], true);
     assert_eq!(registration["session"], format!("{:#x}", alive.session));
 
+    // 1b. The same with ZooKeeper's dataLogDir apart from its dataDir: without --zk-log-dir only
+    //     the (empty, startup) snapshot is seen, and its age gets it refused.
+    let snaps = dir.path().join("zk-data/version-2");
+    let logs = dir.path().join("zk-logs/version-2");
+    std::fs::create_dir_all(&snaps).unwrap();
+    std::fs::create_dir_all(&logs).unwrap();
+    for entry in std::fs::read_dir(zk.version2()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let to = if name.starts_with("log.") {
+            &logs
+        } else {
+            &snaps
+        };
+        std::fs::copy(&path, to.join(&name)).unwrap();
+    }
+    let split_data_arg = snaps.display().to_string();
+    let logs_arg = dir.path().join("zk-logs").display().to_string();
+    let split = [
+        "--store",
+        &store_arg,
+        "--zk-snapshot",
+        &split_data_arg,
+        "--zk-log-dir",
+        &logs_arg,
+    ];
+    assert_eq!(by_tag(&scan(&split, &pods, &[]).code(0).json()), expected);
+    let out = scan(
+        &["--store", &store_arg, "--zk-snapshot", &split_data_arg],
+        &pods,
+        &[],
+    )
+    .code(5);
+    assert!(
+        out.stderr.contains("older than --max-state-age"),
+        "{}",
+        out.stderr
+    );
+
     // 2. The snapshot alone, as the server writes it when it restarts.
     zk.restart("snappy");
     let snapshot = std::fs::read_dir(zk.version2())

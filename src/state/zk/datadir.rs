@@ -293,10 +293,12 @@ pub fn resolve_version2_dir(path: &Path) -> Result<PathBuf, ZkError> {
 
 /// Loads ZooKeeper state from `path`, keeping the nodes whose path passes `filter`.
 ///
-/// * A snapshot file: that snapshot alone, nothing replayed.
+/// * A snapshot file: that snapshot alone; the logs after it are replayed only when
+///   [`LoadOptions::log_dir`] names where they are.
 /// * A data dir (`version-2/` or its parent): the newest snapshot that passes full validation
 ///   (older ones are tried in turn, each rejection recorded), then every txn after it from the
-///   logs (unless [`LoadOptions::no_replay`]).
+///   logs (unless [`LoadOptions::no_replay`]), found in the same directory or in
+///   [`LoadOptions::log_dir`] (ZooKeeper's `dataLogDir`).
 pub fn load(
     path: &Path,
     filter: &dyn Fn(&[u8]) -> bool,
@@ -306,40 +308,45 @@ pub fn load(
         path: path.to_path_buf(),
         source,
     })?;
-    if meta.is_file() {
+    let (snap, rejected, log_dir) = if meta.is_file() {
         let snap = read_snapshot_file(path, filter, &opts.snapshot)?;
-        return Ok(Replayer::new(snap, filter, Vec::new(), false).finish());
-    }
-    let snap_dir = resolve_version2_dir(path)?;
-    let mut rejected = Vec::new();
-    let mut chosen = None;
-    for f in list_snapshots(&snap_dir)? {
-        match read_snapshot_file(&f.path, filter, &opts.snapshot) {
-            Ok(s) => {
-                chosen = Some(s);
-                break;
+        let Some(log_dir) = &opts.log_dir else {
+            return Ok(Replayer::new(snap, filter, Vec::new(), false).finish());
+        };
+        (snap, Vec::new(), resolve_version2_dir(log_dir)?)
+    } else {
+        let snap_dir = resolve_version2_dir(path)?;
+        let mut rejected = Vec::new();
+        let mut chosen = None;
+        for f in list_snapshots(&snap_dir)? {
+            match read_snapshot_file(&f.path, filter, &opts.snapshot) {
+                Ok(s) => {
+                    chosen = Some(s);
+                    break;
+                }
+                Err(e) => rejected.push(Rejected {
+                    path: f.path,
+                    reason: e.to_string(),
+                }),
             }
-            Err(e) => rejected.push(Rejected {
-                path: f.path,
-                reason: e.to_string(),
-            }),
         }
-    }
-    let Some(snap) = chosen else {
-        return Err(ZkError::NoValidSnapshot {
-            dir: snap_dir,
-            rejected,
-        });
+        let Some(snap) = chosen else {
+            return Err(ZkError::NoValidSnapshot {
+                dir: snap_dir,
+                rejected,
+            });
+        };
+        let log_dir = match &opts.log_dir {
+            Some(d) => resolve_version2_dir(d)?,
+            None => snap_dir,
+        };
+        (snap, rejected, log_dir)
     };
     let snap_zxid = snap.info.zxid.unwrap_or(0);
     let mut replayer = Replayer::new(snap, filter, rejected, !opts.no_replay);
     if opts.no_replay {
         return Ok(replayer.finish());
     }
-    let log_dir = match &opts.log_dir {
-        Some(d) => resolve_version2_dir(d)?,
-        None => snap_dir,
-    };
     let logs = logs_to_replay(&list_logs(&log_dir)?, snap_zxid);
     let count = logs.len();
     for (i, log) in logs.into_iter().enumerate() {

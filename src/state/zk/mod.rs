@@ -64,8 +64,12 @@ pub struct ZkSource {
 
 /// Reads `path` (a snapshot file or a data directory) and keeps the engine spaces of
 /// `ha_namespaces`: every checksum is verified, older snapshots are fallen back to, and logs are
-/// replayed for a directory.
-pub fn open(path: &Path, ha_namespaces: &[String]) -> Result<ZkSource, ZkError> {
+/// replayed for a directory, or from `log_dir` (ZooKeeper's `dataLogDir`) when given.
+pub fn open(
+    path: &Path,
+    log_dir: Option<&Path>,
+    ha_namespaces: &[String],
+) -> Result<ZkSource, ZkError> {
     let namespaces: Vec<String> = ha_namespaces.to_vec();
     let filter = {
         let namespaces = namespaces.clone();
@@ -78,6 +82,7 @@ pub fn open(path: &Path, ha_namespaces: &[String]) -> Result<ZkSource, ZkError> 
             compute_digest: false,
             ..SnapshotOptions::default()
         },
+        log_dir: log_dir.map(Path::to_path_buf),
         ..LoadOptions::default()
     };
     let zk = datadir::load(path, &filter, &options)?;

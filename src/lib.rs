@@ -2,15 +2,17 @@
 //!
 //! Kyuubi runs Spark engines as driver pods labelled `kyuubi-unique-tag=<uuid>`, and its own
 //! cleanup of those pods lives in server memory (lost on restart) and is off by default. This
-//! crate decides which pods are orphans from Kyuubi's *own* state (its metadata store) and
-//! reports them; verdict rules, safety model and exit codes follow the project's design.
+//! crate decides which pods are orphans from Kyuubi's *own* state (its metadata store, and the
+//! engine registrations in ZooKeeper's files) and reports them; verdict rules, safety model and
+//! exit codes follow the project's design.
 //!
 //! # Layout
 //!
 //! - [`cli`]: clap types, only what was typed.
 //! - [`config`]: resolves the flags into the core's types; colour and progress decided once.
 //! - [`error`]: operation-named errors and the exit codes they map to.
-//! - [`state`]: the merged engine state; [`state::store`] reads SQLite metadata stores.
+//! - [`state`]: the merged engine state; [`state::store`] reads SQLite metadata stores,
+//!   [`state::zk`] reads ZooKeeper snapshots and transaction logs.
 //! - [`k8s`]: the boundary with Kubernetes types: pods from a file ([`mod@k8s::file`]) or a cluster
 //!   ([`k8s::cluster`]), converted to [`pod::PodInfo`].
 //! - [`pod`]: the crate's own pod type.

@@ -1,11 +1,11 @@
 //! What Kyuubi's own state says about each engine, merged from every state source.
 //!
 //! Owns: [`EngineState`], the per-`kyuubi-unique-tag` evidence ([`TagEvidence`]) gathered from
-//! the metadata stores (batch rows, `k8s_engine_info` rows), and a summary of each source with
-//! its as-of time ([`SourceSummary`]). The classifier reads only this model, so it cannot tell
-//! which backend a fact came from except through the evidence it reports. ZooKeeper
-//! registrations (rules 2 and 8 of design §3) slot in as another kind of evidence on the same
-//! tag. Must not: read files itself (the `store` module does), or decide verdicts.
+//! the metadata stores (batch rows, `k8s_engine_info` rows, read by [`store`]) and from
+//! ZooKeeper (engine registrations, read by [`zk`]), and a summary of each source with its as-of
+//! time ([`SourceSummary`]). The classifier reads only this model, so it cannot tell which
+//! backend a fact came from except through the evidence it reports. Must not: read files itself
+//! (the submodules do), or decide verdicts.
 
 pub mod store;
 pub mod zk;

@@ -51,9 +51,12 @@ pub enum Verbosity {
 
 /// Presentation decided once for the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // four independent yes/no decisions, not a state machine
 pub struct Presentation {
     /// Colour stdout's table.
     pub color: bool,
+    /// Colour the logs on stderr.
+    pub log_color: bool,
     /// stdout is a terminal (wrap the table to its width).
     pub stdout_is_terminal: bool,
     /// Show progress on stderr.
@@ -72,10 +75,11 @@ impl Presentation {
         stdout_is_terminal: bool,
         stderr_is_terminal: bool,
     ) -> Self {
-        let color = match global.color {
+        // The same rule for both streams, each judged by whether it is a terminal.
+        let colour = |is_terminal: bool| match global.color {
             ColorArg::Always => true,
             ColorArg::Never => false,
-            ColorArg::Auto => stdout_is_terminal && no_color.is_none_or(str::is_empty),
+            ColorArg::Auto => is_terminal && no_color.is_none_or(str::is_empty),
         };
         let verbosity = match (global.quiet, global.verbose) {
             (true, _) => Verbosity::Quiet,
@@ -83,7 +87,8 @@ impl Presentation {
             (false, n) => Verbosity::Verbose(n),
         };
         Self {
-            color,
+            color: colour(stdout_is_terminal),
+            log_color: colour(stderr_is_terminal),
             stdout_is_terminal,
             progress: stderr_is_terminal && verbosity != Verbosity::Quiet,
             verbosity,
@@ -479,6 +484,11 @@ mod tests {
             Presentation::resolve(&global(&["--color", "always"]), Some("1"), false, false).color
         );
         assert!(!Presentation::resolve(&global(&["--color=never"]), None, true, true).color);
+        // Logs on stderr follow the same rule, judged by stderr.
+        let p = Presentation::resolve(&auto, None, false, true);
+        assert!(!p.color && p.log_color);
+        assert!(!Presentation::resolve(&auto, Some("1"), true, true).log_color);
+        assert!(!Presentation::resolve(&global(&["--color=never"]), None, true, true).log_color);
     }
 
     #[test]

@@ -34,8 +34,6 @@ pub mod scan;
 pub mod selector;
 pub mod state;
 
-use std::io::IsTerminal;
-
 use clap::CommandFactory;
 use tracing_subscriber::EnvFilter;
 
@@ -61,7 +59,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
 }
 
 /// Logs go to stderr through tracing: warnings by default, more with `-v`, none with `-q`;
-/// `RUST_LOG` overrides. Colour only when stderr is a terminal and colour is allowed.
+/// `RUST_LOG` overrides. Coloured as [`Presentation::log_color`] says.
 fn init_logging(presentation: Presentation) {
     let level = match presentation.verbosity {
         Verbosity::Quiet => "error",
@@ -74,11 +72,10 @@ fn init_logging(presentation: Presentation) {
     let others = if level == "error" { "error" } else { "warn" };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{others},kyuubi_reaper={level}")));
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
+        .with_ansi(presentation.log_color)
         .with_target(false)
         .without_time()
         .try_init();

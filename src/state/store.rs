@@ -299,9 +299,14 @@ struct Rows {
 
 impl Rows {
     fn warn(&mut self, warning: String) {
-        tracing::warn!("{warning}");
-        self.warnings.push(warning);
+        warn(&mut self.warnings, warning);
     }
+}
+
+/// Logs a row that could not be fully read, and keeps the warning for the source summary.
+fn warn(warnings: &mut Vec<String>, warning: String) {
+    tracing::warn!("{warning}");
+    warnings.push(warning);
 }
 
 /// Runs `read`, retrying when the database stayed locked through the busy timeout. Kyuubi holds
@@ -429,12 +434,12 @@ fn select_sql(table: &str, wanted: &[&str], present: &BTreeSet<String>) -> Strin
 
 /// A text value, trimmed; `None` for NULL or empty. Numbers are rendered as text.
 fn text(value: ValueRef<'_>) -> Option<String> {
-    let s = match value {
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
-            String::from_utf8_lossy(bytes).into_owned()
-        }
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) => f.to_string(),
+    // Borrowed for valid UTF-8: one allocation per value, for the trimmed result only (this
+    // runs for every row of the store).
+    let s: std::borrow::Cow<'_, str> = match value {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => String::from_utf8_lossy(bytes),
+        ValueRef::Integer(i) => i.to_string().into(),
+        ValueRef::Real(f) => f.to_string().into(),
         ValueRef::Null => return None,
     };
     let trimmed = s.trim();
@@ -489,9 +494,10 @@ fn time_column(
     tag: &str,
 ) -> Option<Timestamp> {
     millis(value).unwrap_or_else(|problem| {
-        let warning = format!("{table} row {tag}: {column} {problem}; ignored");
-        tracing::warn!("{warning}");
-        warnings.push(warning);
+        warn(
+            warnings,
+            format!("{table} row {tag}: {column} {problem}; ignored"),
+        );
         None
     })
 }
@@ -505,10 +511,13 @@ fn batch_record(
     let scope = match text(row.get_ref(8)?) {
         None => K8sScope::default(),
         Some(conf) => request_conf_scope(&conf).unwrap_or_else(|problem| {
-            let warning =
-                format!("metadata row {tag}: request_conf is not a JSON object ({problem}); its namespace and context are unknown");
-            tracing::warn!("{warning}");
-            warnings.push(warning);
+            warn(
+                warnings,
+                format!(
+                    "metadata row {tag}: request_conf is not a JSON object ({problem}); its \
+                     namespace and context are unknown"
+                ),
+            );
             K8sScope::default()
         }),
     };

@@ -4,14 +4,14 @@
 //! the snapshot the server writes when it restarts.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::harness::reaper;
 use crate::world::{Layout, Store, ago, batch, driver, verdicts, write_pods};
-use crate::zk_tools::ZkServer;
+use crate::zk_tools::{ZkServer, wait_until};
 
 /// What Kyuubi 1.10+ puts into `kyuubi.engine.appMgrInfo`.
 fn app_mgr_info(namespace: &str) -> String {
@@ -45,17 +45,6 @@ fn engine(space: &str, user: &str, leaf: &str, tag: &str, ip: &str, version: &st
         "name": format!("{uri}={ip}:40123;version={version};{attributes}refId={tag};sequence="),
         "data": format!("{ip}:40123"),
     })
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 fn scan(state: &[&str], pods: &Path, extra: &[&str]) -> crate::harness::Outcome {
@@ -135,7 +124,7 @@ fn scan_judges_interactive_engines_from_zookeeper_and_batches_from_the_store() {
     );
     stopped.close();
     dying.kill();
-    wait_until("the dead engine's session to expire", || {
+    wait_until("the dead engine's session to expire", 60, || {
         !zk.dump().contains_key(&dying_path)
     });
 

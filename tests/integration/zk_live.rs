@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::zk_tools::{Live, ZkServer, assert_matches_formatter, snapshot_formatter};
+use crate::zk_tools::{Live, ZkServer, assert_matches_formatter, snapshot_formatter, wait_until};
 use base64::Engine as _;
 use kyuubi_reaper::state::zk::datadir::{LoadOptions, Owner, list_snapshots, load};
 use kyuubi_reaper::state::zk::registration::{engine_space_filter, parse_registration};
@@ -70,17 +70,6 @@ fn app_mgr_info(ns: &str) -> String {
         }
     }
     unreachable!("no base64 with '/'")
-}
-
-fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(secs) {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn newest_snapshot(dir: &Path, compression: Compression) -> PathBuf {

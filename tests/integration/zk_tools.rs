@@ -528,3 +528,15 @@ pub(crate) struct Live {
     pub(crate) ctime: i64,
     pub(crate) mtime: i64,
 }
+
+/// Polls `f` until it holds, failing the test after `secs` seconds.
+pub(crate) fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("timed out waiting for {what}");
+}

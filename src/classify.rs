@@ -457,7 +457,7 @@ impl Judge<'_> {
         }
         // Rule 4: a pod newer than the state may belong to a record the state does not have.
         let as_of = self.state.as_of();
-        if as_of.is_none_or(|as_of| pod.created_at > as_of) {
+        if as_of.is_none_or(|as_of| latest_creation(pod) > as_of) {
             let reason = match as_of {
                 Some(as_of) => format!(
                     "created {} after the state's as-of time {as_of}",
@@ -542,9 +542,7 @@ impl Judge<'_> {
                 reason: format!(
                     "{phase} {} ago; {}",
                     human(ago),
-                    record
-                        .as_deref()
-                        .unwrap_or("no Kyuubi record of the engine")
+                    record.unwrap_or_else(|| self.no_terminal_record())
                 ),
                 extra: None,
             },
@@ -590,7 +588,7 @@ impl Judge<'_> {
         if self.now.duration_since(zk_as_of) > self.policy.max_state_age {
             return None;
         }
-        let running_before = zk_as_of.duration_since(pod.created_at);
+        let running_before = zk_as_of.duration_since(latest_creation(pod));
         if running_before <= self.policy.engine_start_timeout {
             return None;
         }
@@ -628,6 +626,23 @@ impl Judge<'_> {
         }
     }
 
+    /// Why no terminal record applies: there is none, or the records there are say the engine
+    /// ran elsewhere.
+    fn no_terminal_record(&self) -> String {
+        let r = self.records;
+        let mut scopes = r
+            .batches
+            .iter()
+            .map(|b| &b.scope)
+            .chain(r.engine_infos.iter().map(|e| &e.scope))
+            .chain(r.registrations.iter().map(|g| &g.scope));
+        match scopes.find_map(|scope| mismatch(scope, self.pod)) {
+            Some(why) => format!("the Kyuubi records of its tag do not apply to it ({why})"),
+            None if r.is_empty() => "no Kyuubi record of the engine".to_string(),
+            None => "no terminal Kyuubi record of the engine".to_string(),
+        }
+    }
+
     /// A short description of the terminal record that applies to the pod, if one does: a
     /// batch row that is no longer live, or a `k8s_engine_info` row (written only at
     /// termination).
@@ -658,6 +673,16 @@ impl Judge<'_> {
                 )
             })
     }
+}
+
+/// The latest instant the pod may have been created at. The API gives creation times in whole
+/// seconds, so a pod stamped at second X may have been created up to X+1 (exclusive); comparing
+/// that against a sub-second as-of time keeps every pod that *may* be newer than the state.
+fn latest_creation(pod: &PodInfo) -> Timestamp {
+    let second = Timestamp::from_second(pod.created_at.as_second()).unwrap_or(pod.created_at);
+    second
+        .checked_add(SignedDuration::from_secs(1))
+        .unwrap_or(Timestamp::MAX)
 }
 
 fn rule_of(class: SuspectClass) -> u8 {

@@ -61,6 +61,14 @@ pub enum Command {
 
 /// `scan`'s flags.
 #[derive(Debug, Args)]
+// Exactly the state sources count as sources: options that only qualify a source
+// (`--ha-namespace`, `--zk-log-dir`, `--max-state-age`, `--allow-empty-state`) are not one.
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .multiple(true)
+        .args(["store", "zk_snapshot"])
+))]
 pub struct ScanArgs {
     /// Where Kyuubi's state comes from.
     #[command(flatten)]
@@ -86,7 +94,7 @@ pub struct ScanArgs {
 /// State sources.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "State sources")]
-#[group(id = "state", required = true, multiple = true, args = ["store", "zk_snapshot"])]
+#[group(skip)]
 pub struct StateArgs {
     /// A Kyuubi metadata store file (SQLite `kyuubi_state_store.db`), opened read-only.
     /// Repeat for several Kyuubi instances.
@@ -108,7 +116,7 @@ pub struct StateArgs {
     pub ha_namespace: Vec<String>,
     /// Refuse a ZooKeeper state whose last transaction is older than this: a stale state could
     /// hide engines that registered since.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration, allow_hyphen_values = true)]
     pub max_state_age: SignedDuration,
     /// Judge pods even when the state sources know no engine at all (refused by default:
     /// usually the wrong store was given).
@@ -149,7 +157,7 @@ pub struct PodArgs {
 pub struct PolicyArgs {
     /// Leave terminated pods alone for this long (Kyuubi's own 5m retain period, its 1m check
     /// interval, and a margin for clock skew).
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration, allow_hyphen_values = true)]
     pub retain: SignedDuration,
     /// Keep Failed pods for debugging; only Succeeded ones become orphans.
     #[arg(long)]
@@ -163,11 +171,11 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "CLASS", value_delimiter = ',')]
     pub include: Vec<String>,
     /// A Pending pod older than this is a `stuck-pending` suspect.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = duration, allow_hyphen_values = true)]
     pub stuck_after: SignedDuration,
     /// How long an engine may take to register before a running pod without a registration
     /// is an `unregistered-running` suspect (needs a ZooKeeper source).
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration, allow_hyphen_values = true)]
     pub engine_start_timeout: SignedDuration,
 }
 

@@ -16,12 +16,26 @@ pub fn parse(input: &str) -> Result<SignedDuration, String> {
     if text == "0" {
         return Ok(SignedDuration::ZERO);
     }
+    if let Some(positive) = text.strip_prefix('-') {
+        return Err(format!(
+            "{text:?} is negative; durations are lengths of time such as {}",
+            if positive.is_empty() { "10m" } else { positive }
+        ));
+    }
     if text.starts_with(['P', 'p']) {
         // Through a `Span`, so that `P1D` works: a day is taken as 24 hours here.
-        let parsed = text
-            .parse::<jiff::Span>()
-            .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
-            .map_err(|e| format!("invalid ISO-8601 duration {text:?}: {e}"))?;
+        let span = text.parse::<jiff::Span>().map_err(|_| {
+            format!("invalid ISO-8601 duration {text:?}; use e.g. PT5M, PT1H30M, P1D")
+        })?;
+        if span.get_years() != 0 || span.get_months() != 0 {
+            return Err(format!(
+                "{text:?} uses years or months, which have no fixed length; write days \
+                 instead (P365D, P30D) or 365d"
+            ));
+        }
+        let parsed = span
+            .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .map_err(|_| format!("{text:?} is too large a duration"))?;
         return if parsed.is_negative() {
             Err(format!("{text:?} is negative"))
         } else {
@@ -132,6 +146,18 @@ mod tests {
         }
         assert!(parse("10").unwrap_err().contains("needs a unit"));
         assert!(parse("10y").unwrap_err().contains("unknown unit \"y\""));
+        assert!(
+            parse("-5m").unwrap_err().contains("is negative"),
+            "says why"
+        );
+        assert!(parse("-PT5M").unwrap_err().contains("is negative"));
+        let year = parse("P1Y").unwrap_err();
+        assert!(
+            year.contains("years or months") && year.contains("P365D"),
+            "{year}"
+        );
+        assert!(parse("P1M").unwrap_err().contains("years or months"));
+        assert!(!parse("PTxx").unwrap_err().contains("jiff"));
     }
 
     #[test]

@@ -60,6 +60,31 @@ pub enum Refusal {
         /// `--max-state-age`.
         max: jiff::SignedDuration,
     },
+    /// A source's as-of time lies in the future of a clock pods are judged against (clock skew,
+    /// a copy tool that set a later modification time): rule 4 would never keep a pod created
+    /// after the state.
+    FutureState {
+        /// The source, as displayed.
+        source: String,
+        /// Its as-of time.
+        as_of: jiff::Timestamp,
+        /// The judging clock's time.
+        clock: jiff::Timestamp,
+        /// Which clock: `local`, or the context whose API server gave it.
+        clock_name: String,
+        /// How far ahead the source is.
+        skew: jiff::SignedDuration,
+    },
+    /// ZooKeeper holds Kyuubi engine spaces, but none of the `--ha-namespace`s given: a typo or
+    /// a forgotten chroot would make every interactive engine look unregistered.
+    HaNamespaceMismatch {
+        /// The source, as displayed.
+        source: String,
+        /// The `--ha-namespace` values.
+        given: Vec<String>,
+        /// The engine spaces found (bounded).
+        found: Vec<String>,
+    },
     /// The state sources know no engine at all while candidate pods exist: most likely the
     /// wrong store was given, and every terminated pod would look like an orphan.
     EmptyState {
@@ -87,6 +112,44 @@ impl fmt::Display for Refusal {
                 crate::duration::human(*age),
                 crate::duration::human(*max)
             ),
+            Refusal::FutureState {
+                source,
+                as_of,
+                clock,
+                clock_name,
+                skew,
+            } => write!(
+                f,
+                "the as-of time of {source} ({as_of}) is {} ahead of the {clock_name} clock \
+                 ({clock}), more than the {} tolerated: pods created since would be judged by a \
+                 state that cannot know them. Fix the clock skew, or give the store its real \
+                 modification time (`cp -p`, `kubectl cp`)",
+                crate::duration::human(*skew),
+                crate::duration::human(crate::gate::FUTURE_TOLERANCE)
+            ),
+            Refusal::HaNamespaceMismatch {
+                source,
+                given,
+                found,
+            } => {
+                let shown: Vec<&str> = found.iter().take(10).map(String::as_str).collect();
+                let more = found.len().saturating_sub(shown.len());
+                write!(
+                    f,
+                    "{source} holds no Kyuubi engine space for --ha-namespace {}, but holds {}{}: \
+                     every interactive engine would look unregistered. Pass the namespace of \
+                     those spaces (the part before `_<version>`, with any chroot: e.g. \
+                     --ha-namespace {})",
+                    given.join(", "),
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    },
+                    suggestion(found.first().map_or("", String::as_str))
+                )
+            }
             Refusal::EmptyState {
                 candidates,
                 sources,
@@ -99,6 +162,22 @@ impl fmt::Display for Refusal {
             ),
         }
     }
+}
+
+/// The `--ha-namespace` an engine space path belongs to: `/prod/kyuubi_1.10.0_USER_SPARK_SQL`
+/// gives `prod/kyuubi`.
+fn suggestion(space: &str) -> String {
+    let trimmed = space.trim_start_matches('/');
+    // The namespace is what precedes `_<version>_<LEVEL>_<TYPE>`: three `_`-separated fields
+    // from the right, where the version starts with a digit.
+    let mut cut = trimmed.len();
+    for (i, _) in trimmed.match_indices('_').rev() {
+        if trimmed[i + 1..].starts_with(|c: char| c.is_ascii_digit()) {
+            cut = i;
+            break;
+        }
+    }
+    trimmed[..cut].to_string()
 }
 
 /// Everything that can make a run fail.
@@ -202,5 +281,15 @@ mod tests {
         };
         assert_eq!(store.exit_code(), ExitCode::Input);
         assert!(store.to_string().contains("x.db"));
+    }
+
+    #[test]
+    fn the_ha_namespace_suggestion_is_the_spaces_namespace() {
+        assert_eq!(
+            suggestion("/prod/kyuubi_1.10.0_USER_SPARK_SQL"),
+            "prod/kyuubi"
+        );
+        assert_eq!(suggestion("/my_ns_1.9.2_CONNECTION_FLINK_SQL"), "my_ns");
+        assert_eq!(suggestion("/kyuubi_1.8.0_GROUP_SPARK_SQL"), "kyuubi");
     }
 }

@@ -18,6 +18,7 @@
 //! - [`pod`]: the crate's own pod type.
 //! - [`selector`]: label selectors, parsed once, matched locally or sent to the server.
 //! - [`classify`]: the pure verdict rules.
+//! - [`gate`]: the source health gate: whether the state may judge pods at all.
 //! - [`output`]: the report and its formats, the summary line, the progress spinner.
 //! - [`scan`]: the `scan` pipeline.
 //! - [`duration`]: durations on the command line, ages in the report.
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod gate;
 pub mod k8s;
 pub mod output;
 pub mod pod;

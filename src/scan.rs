@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use crate::classify::{Verdict, classify};
 use crate::config::{PodSource, Presentation, ScanConfig, Verbosity};
 use crate::error::{Error, ExitCode, Refusal};
+use crate::gate;
 use crate::k8s::cluster::{self, Namespaces};
 use crate::k8s::{Listing, file};
 use crate::output::{Clock, PodReport, Progress, Report, render};
@@ -28,6 +29,17 @@ struct Group {
     listing: Listing,
     now: Timestamp,
     clock_from: &'static str,
+}
+
+impl Group {
+    /// The judging clock, as refusals name it.
+    fn clock_label(&self) -> String {
+        match (self.clock_from, &self.context) {
+            ("api-server", Some(context)) => format!("API server (context {context})"),
+            ("api-server", None) => "API server".to_string(),
+            _ => "local".to_string(),
+        }
+    }
 }
 
 /// Runs a scan and writes the report to `out`. Returns the exit code the findings call for.
@@ -68,14 +80,17 @@ pub fn run(
             })?;
     }
 
-    // 4. The source health gate: a state that knows nothing cannot judge anything.
+    // 4. The source health gate: a state that knows nothing, or whose as-of time lies ahead of
+    //    a clock the pods are judged against, cannot judge anything.
     let candidates: usize = groups.iter().map(|g| g.listing.pods.len()).sum();
-    if state.total_records() == 0 && candidates > 0 && !config.allow_empty_state {
-        return Err(Error::Refused(Refusal::EmptyState {
-            candidates,
-            sources: state.sources().iter().map(ToString::to_string).collect(),
-        }));
-    }
+    let labels: Vec<String> = groups.iter().map(Group::clock_label).collect();
+    let mut clocks: Vec<(&str, Timestamp)> = groups
+        .iter()
+        .zip(&labels)
+        .map(|(g, label)| (label.as_str(), g.now))
+        .collect();
+    clocks.push(("local", Timestamp::now()));
+    gate::state(&state, candidates, &clocks, config.allow_empty_state).map_err(Error::Refused)?;
 
     // 5. Judge each group against its own clock.
     let report = judge(groups, &state, config);

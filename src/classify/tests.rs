@@ -134,6 +134,7 @@ fn with_zk(minutes_ago: i64) -> S {
         location: "/var/lib/zookeeper".into(),
         as_of: ago(minutes_ago),
         as_of_from: "test",
+        engine_spaces: 1,
         ..SourceSummary::default()
     });
     s
@@ -310,6 +311,73 @@ fn rule_4_a_pod_newer_than_the_state_is_kept() {
         Verdict::Keep,
         Class::StateOlderThanPod,
         4,
+    );
+}
+
+#[test]
+fn rule_4_compares_whole_second_creation_times_conservatively() {
+    // The pod is stamped at second X (the API's precision); the store's mtime is X.9. The pod
+    // may have been created at X.95, after the state: it must be kept.
+    let as_of = ago(120) + SignedDuration::from_millis(900);
+    let mut s = EngineState::new();
+    s.add_source(summary("store.db", as_of));
+    let p = pod("a").created(120).finished(PodPhase::Succeeded, 60);
+    check(
+        p,
+        &S(s),
+        &Policy::default(),
+        Verdict::Keep,
+        Class::StateOlderThanPod,
+        4,
+    );
+    // A pod stamped a whole second before the as-of time was created before it.
+    let mut s = EngineState::new();
+    s.add_source(summary("store.db", ago(120)));
+    let p = pod("a").created(120).finished(PodPhase::Succeeded, 60);
+    let mut p = p;
+    p.0.created_at -= SignedDuration::from_secs(1);
+    check(
+        p,
+        &S(s),
+        &Policy::default(),
+        Verdict::Orphan,
+        Class::Terminated,
+        6,
+    );
+}
+
+#[test]
+fn a_record_that_does_not_apply_is_named_as_such() {
+    let mut row = batch("FINISHED");
+    row.scope.namespace = Some("other".into());
+    let s = state().batch("a", row);
+    let j = check(
+        pod("a").finished(PodPhase::Succeeded, 60),
+        &s,
+        &Policy::default(),
+        Verdict::Orphan,
+        Class::Terminated,
+        6,
+    );
+    assert!(!j.reason.contains("no Kyuubi record"), "{}", j.reason);
+    assert!(
+        j.reason.contains("do not apply") && j.reason.contains("recorded namespace other"),
+        "{}",
+        j.reason
+    );
+}
+
+#[test]
+fn rule_8_needs_a_zookeeper_source_with_an_engine_space() {
+    let mut s = with_zk(1);
+    s.0.source_mut(1).engine_spaces = 0;
+    check(
+        pod("a").created(60),
+        &s,
+        &Policy::default(),
+        Verdict::Keep,
+        Class::NoEvidence,
+        10,
     );
 }
 
@@ -1148,27 +1216,34 @@ fn arb_state() -> impl Strategy<Value = EngineState> {
         proptest::collection::vec(arb_engine_info(), 0..4),
         proptest::collection::vec(arb_registration(), 0..6),
         any::<bool>(),
+        0..1000i64,
+        any::<bool>(),
     )
-        .prop_map(|(as_of_a, as_of_b, batches, infos, registrations, zk)| {
-            let mut s = EngineState::new();
-            s.add_source(summary("a.db", ago(as_of_a)));
-            let mut second = summary("zk", ago(as_of_b));
-            if zk {
-                second.kind = SourceKind::ZooKeeper;
-            }
-            s.add_source(second);
-            for (tag, mut row) in registrations {
-                row.source = 1;
-                s.add_registration(TAGS[tag].into(), row);
-            }
-            for (tag, row) in batches {
-                s.add_batch(TAGS[tag].into(), row);
-            }
-            for (tag, row) in infos {
-                s.add_engine_info(TAGS[tag].into(), row);
-            }
-            s
-        })
+        .prop_map(
+            |(as_of_a, as_of_b, batches, infos, registrations, zk, ms, spaces)| {
+                let mut s = EngineState::new();
+                // Sub-second as-of times (a file's mtime) against whole-second pod times.
+                let sub = SignedDuration::from_millis(ms);
+                s.add_source(summary("a.db", ago(as_of_a) + sub));
+                let mut second = summary("zk", ago(as_of_b));
+                if zk {
+                    second.kind = SourceKind::ZooKeeper;
+                    second.engine_spaces = usize::from(spaces);
+                }
+                s.add_source(second);
+                for (tag, mut row) in registrations {
+                    row.source = 1;
+                    s.add_registration(TAGS[tag].into(), row);
+                }
+                for (tag, row) in batches {
+                    s.add_batch(TAGS[tag].into(), row);
+                }
+                for (tag, row) in infos {
+                    s.add_engine_info(TAGS[tag].into(), row);
+                }
+                s
+            },
+        )
 }
 
 fn arb_policy() -> impl Strategy<Value = Policy> {
@@ -1260,9 +1335,41 @@ proptest! {
     #[test]
     fn a_pod_created_after_the_state_is_never_an_orphan((pods, state, policy) in world()) {
         let as_of = state.as_of().unwrap();
-        for pod in pods.iter().filter(|p| p.created_at > as_of) {
+        // Creation times are whole seconds: a pod stamped X may have been created until X+1.
+        let may_be_newer = |p: &&PodInfo| p.created_at + SignedDuration::from_secs(1) > as_of;
+        for pod in pods.iter().filter(may_be_newer) {
             let j = judge(pod, &state, &policy, now());
             prop_assert_eq!(j.verdict, Verdict::Keep, "{}", j.reason);
+        }
+    }
+
+    #[test]
+    fn an_older_state_never_turns_a_kept_pod_into_an_orphan(
+        (pods, state, policy) in world(),
+        source in 0..2usize,
+        back in 0..600i64,
+    ) {
+        // A state that stopped earlier (a copy taken before, a truncated log) knows less; it
+        // may keep more pods, never fewer.
+        let mut older = state.clone();
+        older.source_mut(source).as_of -= SignedDuration::from_mins(back);
+        for pod in &pods {
+            let before = judge(pod, &state, &policy, now());
+            let after = judge(pod, &older, &policy, now());
+            if before.verdict != Verdict::Orphan {
+                prop_assert_ne!(after.verdict, Verdict::Orphan, "{} -> {}", before.reason, after.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn a_zookeeper_source_without_engine_spaces_never_calls_an_engine_unregistered(
+        (pods, mut state, policy) in world(),
+    ) {
+        state.source_mut(1).engine_spaces = 0;
+        for pod in &pods {
+            let j = judge(pod, &state, &policy, now());
+            prop_assert_ne!(j.class, Class::UnregisteredRunning, "{}", j.reason);
         }
     }
 

@@ -42,7 +42,7 @@ pub enum ClusterError {
     /// The kubeconfig could not be read, or has no such context.
     #[error("cannot load kubeconfig{}{}", in_path(path.as_deref()), in_context(context.as_deref()))]
     Kubeconfig {
-        /// `--kubeconfig`, when given.
+        /// `--kubeconfig`, or `$KUBECONFIG` / `~/.kube/config` when that was read.
         path: Option<PathBuf>,
         /// The context asked for.
         context: Option<String>,
@@ -100,11 +100,12 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
-    /// A kubeconfig problem is an input error (exit 2); anything else is a cluster error (3).
+    /// A kubeconfig problem, wherever its path came from, or no configuration at all, is an
+    /// input error (exit 2); anything else is a cluster error (3).
     #[must_use]
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            ClusterError::Kubeconfig { .. } => ExitCode::Input,
+            ClusterError::Kubeconfig { .. } | ClusterError::NoConfig(_) => ExitCode::Input,
             _ => ExitCode::Cluster,
         }
     }
@@ -145,6 +146,17 @@ pub struct Connection {
     pub default_namespace: String,
 }
 
+/// The kubeconfig that kube reads when none is given: `$KUBECONFIG` when set (possibly a
+/// `:`-separated list, shown as given), else `~/.kube/config` when it exists.
+fn default_kubeconfig() -> Option<PathBuf> {
+    match std::env::var_os("KUBECONFIG") {
+        Some(value) if !value.is_empty() => Some(PathBuf::from(value)),
+        _ => std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(".kube").join("config"))
+            .filter(|path| path.exists()),
+    }
+}
+
 /// Builds a client for `context` (the current context when `None`) from `kubeconfig` (the
 /// usual `$KUBECONFIG` / `~/.kube/config` when `None`, falling back to the in-cluster config).
 pub async fn connect(
@@ -176,6 +188,21 @@ pub async fn connect(
                 .await
                 .map_err(kubeconfig_error)?;
             (config, Some(name.to_string()))
+        }
+        // A kubeconfig named by $KUBECONFIG, or the default file, is read as such, so that a
+        // problem with it is reported as one (exit 2) rather than as "no cluster found" after
+        // the in-cluster fall-back failed too.
+        (None, None) if default_kubeconfig().is_some() => {
+            let named = default_kubeconfig();
+            let config = Config::from_kubeconfig(&options).await.map_err(|source| {
+                ClusterError::Kubeconfig {
+                    path: named,
+                    context: None,
+                    source,
+                }
+            })?;
+            let name = Kubeconfig::read().ok().and_then(|k| k.current_context);
+            (config, name)
         }
         (None, None) => {
             let config = Config::infer().await.map_err(ClusterError::NoConfig)?;

@@ -5,6 +5,7 @@
 //! selector and namespace scope that the cluster path applies on the server. Must not: contact
 //! a cluster.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -41,6 +42,20 @@ pub enum PodFileError {
         name: String,
         /// What is wrong.
         problem: String,
+    },
+    /// Two items are the same pod: one listing never holds a pod twice, so the file was put
+    /// together from several listings (or edited), and which item is current cannot be told.
+    #[error(
+        "items[{first}] and items[{second}] are both {what}: a pod list holds each pod once, so \
+         this file mixes several listings; save one `kubectl get pods -o json` output"
+    )]
+    DuplicatePod {
+        /// Position of the first item.
+        first: usize,
+        /// Position of the repeat.
+        second: usize,
+        /// `pod namespace/name` or `uid X`.
+        what: String,
     },
 }
 
@@ -82,6 +97,8 @@ pub fn read(
     let document = parse_document(path, &text)?;
     let pods = items(document)?;
     let mut listing = Listing::default();
+    let mut seen_names: HashMap<(String, String), usize> = HashMap::new();
+    let mut seen_uids: HashMap<String, usize> = HashMap::new();
     for (index, item) in pods {
         let name = item_name(&item);
         let pod: Pod = serde_json::from_value(item).map_err(|e| PodFileError::InvalidItem {
@@ -90,6 +107,30 @@ pub fn read(
             problem: e.to_string(),
         })?;
         listing.seen += 1;
+        let meta = &pod.metadata;
+        let key = (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        );
+        if !key.1.is_empty() {
+            let what = format!("pod {}/{}", key.0, key.1);
+            if let Some(first) = seen_names.insert(key, index) {
+                return Err(PodFileError::DuplicatePod {
+                    first,
+                    second: index,
+                    what,
+                });
+            }
+        }
+        if let Some(uid) = meta.uid.as_deref().filter(|u| !u.is_empty())
+            && let Some(first) = seen_uids.insert(uid.to_string(), index)
+        {
+            return Err(PodFileError::DuplicatePod {
+                first,
+                second: index,
+                what: format!("uid {uid}"),
+            });
+        }
         let in_scope = pod
             .metadata
             .namespace

@@ -56,6 +56,10 @@ pub struct SourceSummary {
     pub registrations: usize,
     /// Of those, the ones whose owner session is alive, or may be (ZooKeeper).
     pub live_registrations: usize,
+    /// Kyuubi engine spaces (`/<ns>_<version>_<LEVEL>_<TYPE>`) of the requested
+    /// `--ha-namespace`s found in the tree (ZooKeeper). Zero means the source cannot say that an
+    /// engine is *not* registered, so rule 8 ignores it.
+    pub engine_spaces: usize,
     /// Rows skipped because they could not be read, with a reason each.
     pub warnings: Vec<String>,
 }
@@ -385,13 +389,14 @@ impl EngineState {
         self.sources.iter().map(|s| s.as_of).min()
     }
 
-    /// The earliest as-of time of the ZooKeeper sources, when any is loaded: what rule 8 needs
-    /// to call a running engine unregistered.
+    /// The earliest as-of time of the ZooKeeper sources that hold an engine space of the
+    /// requested namespaces, when any is loaded: what rule 8 needs to call a running engine
+    /// unregistered. A source without one cannot say that an engine is *not* registered.
     #[must_use]
     pub fn zookeeper_as_of(&self) -> Option<Timestamp> {
         self.sources
             .iter()
-            .filter(|s| s.kind == SourceKind::ZooKeeper)
+            .filter(|s| s.kind == SourceKind::ZooKeeper && s.engine_spaces > 0)
             .map(|s| s.as_of)
             .min()
     }

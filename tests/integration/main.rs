@@ -7,6 +7,7 @@ mod harness;
 mod sample;
 mod scan_cluster;
 mod scan_zk;
+mod state_checks;
 mod stores;
 mod world;
 mod zk_fixtures;

@@ -71,6 +71,18 @@ fn before(minutes: i64) -> Timestamp {
     server_now() - SignedDuration::from_mins(minutes)
 }
 
+/// Gives a store the modification time a minute before the server's clock: a store written
+/// after the API server's "now" would be refused as a state from the future.
+fn last_written_before_the_server_clock(store: std::path::PathBuf) -> std::path::PathBuf {
+    std::fs::File::options()
+        .write(true)
+        .open(&store)
+        .unwrap()
+        .set_modified(std::time::SystemTime::from(before(1)))
+        .unwrap();
+    store
+}
+
 fn fixed_clock(now: Timestamp) -> ServerConfig {
     ServerConfig {
         clock: ClockStart::Fixed(now),
@@ -138,6 +150,7 @@ fn scans_every_namespace_page_by_page_against_the_servers_clock() {
     let store = Store::new(Layout::V1_11)
         .batch(batch("live", "RUNNING", "etl"))
         .write(&dir.path().join("s.db"));
+    let store = last_written_before_the_server_clock(store);
     let kubeconfig = cluster.kubeconfig(dir.path(), &KubeconfigOptions::default());
     let k = kubeconfig.display().to_string();
     let s = store.display().to_string();
@@ -199,6 +212,7 @@ fn namespaces_selectors_and_the_contexts_default_namespace() {
     let store = Store::new(Layout::V1_8)
         .batch(batch("x", "FINISHED", "etl"))
         .write(&dir.path().join("s.db"));
+    let store = last_written_before_the_server_clock(store);
     let s = store.display().to_string();
     let with_ns = cluster.kubeconfig(
         dir.path(),
@@ -283,6 +297,7 @@ fn two_contexts_on_two_servers() {
     let store = Store::new(Layout::V1_11)
         .batch(wrong_context)
         .write(&dir.path().join("s.db"));
+    let store = last_written_before_the_server_clock(store);
     let kubeconfig = dir.path().join("config");
     std::fs::write(
         &kubeconfig,
@@ -386,6 +401,7 @@ fn authentication_and_authorisation_failures_exit_3_with_a_hint() {
     let store = Store::new(Layout::V1_11)
         .batch(batch("x", "FINISHED", "etl"))
         .write(&dir.path().join("s.db"));
+    let store = last_written_before_the_server_clock(store);
     let s = store.display().to_string();
     let wrong = cluster.kubeconfig(
         dir.path(),
@@ -469,6 +485,7 @@ fn throttling_and_unavailability_are_retried() {
     let store = Store::new(Layout::V1_11)
         .batch(batch("a", "FINISHED", "default"))
         .write(&dir.path().join("s.db"));
+    let store = last_written_before_the_server_clock(store);
     let k = cluster
         .kubeconfig(dir.path(), &KubeconfigOptions::default())
         .display()

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use crate::classify::{Verdict, classify};
 use crate::config::{PodSource, Presentation, ScanConfig, Verbosity};
-use crate::error::{Error, ExitCode, Refusal};
+use crate::error::{Error, ExitCode};
 use crate::gate;
 use crate::k8s::cluster::{self, Namespaces};
 use crate::k8s::{Listing, file};
@@ -118,7 +118,8 @@ pub fn run(
 }
 
 /// Reads every `--zk-snapshot` whole (every seal checked; memory follows the engine spaces, not
-/// the tree) and refuses a state older than `--max-state-age`.
+/// the tree) and puts each through the gate: not stale, not from the future, and its
+/// `--ha-namespace` matching the engine spaces the tree holds.
 fn open_zookeeper(config: &ScanConfig) -> Result<Vec<zk::ZkSource>, Error> {
     let mut sources = Vec::new();
     for path in &config.zk_snapshots {
@@ -130,16 +131,27 @@ fn open_zookeeper(config: &ScanConfig) -> Result<Vec<zk::ZkSource>, Error> {
             }
         })?;
         let as_of = source.as_of();
-        tracing::info!("{}: state as of {as_of}", source.name());
-        let age = Timestamp::now().duration_since(as_of);
-        if age > config.policy.max_state_age {
-            return Err(Error::Refused(Refusal::StaleState {
-                source: source.name(),
-                as_of,
-                age,
-                max: config.policy.max_state_age,
-            }));
+        let name = source.name();
+        tracing::info!("{name}: state as of {as_of}");
+        if source.engine_spaces().is_empty() {
+            tracing::warn!(
+                "{name} holds no Kyuubi engine space (/<ns>_<version>_<LEVEL>_<TYPE>) at all: it \
+                 cannot tell whether an interactive engine is registered, so it never makes a \
+                 running pod an unregistered-running suspect"
+            );
         }
+        gate::zookeeper(
+            &gate::ZkFacts {
+                source: &name,
+                as_of,
+                engine_spaces: source.engine_spaces(),
+                matching_spaces: source.matching_engine_spaces(),
+                ha_namespaces: &config.ha_namespaces,
+            },
+            Timestamp::now(),
+            config.policy.max_state_age,
+        )
+        .map_err(Error::Refused)?;
         sources.push(source);
     }
     Ok(sources)

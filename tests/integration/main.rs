@@ -10,6 +10,7 @@ mod scan_zk;
 mod state_checks;
 mod stores;
 mod world;
+mod zk_damage;
 mod zk_fixtures;
 mod zk_live;
 mod zk_tools;

@@ -246,3 +246,92 @@ fn a_record_for_another_namespace_is_not_called_no_record() {
     assert!(!reason.contains("no Kyuubi record"), "{reason}");
     assert!(reason.contains("recorded namespace etl"), "{reason}");
 }
+
+fn zk_scan(snapshot: &str, extra: &[&str]) -> crate::harness::Outcome {
+    let (snapshot, pods) = (data(snapshot), sample_pods());
+    let mut args = vec![
+        "scan",
+        "-o",
+        "json",
+        "--zk-snapshot",
+        snapshot.as_str(),
+        "--pods",
+        pods.as_str(),
+        // The fixture is years old; its age is not what these tests are about.
+        "--max-state-age",
+        "100000d",
+    ];
+    args.extend(extra.iter().copied());
+    reaper(args).run()
+}
+
+#[test]
+fn an_ha_namespace_that_matches_no_engine_space_is_refused_naming_what_exists() {
+    let out = zk_scan("zk-3.8.0/snapshot.92", &["--ha-namespace", "kyuubii"]).code(5);
+    assert!(
+        out.stderr.contains("--ha-namespace kyuubii")
+            && out.stderr.contains("/kyuubi_1.9.0_USER_SPARK_SQL")
+            && out.stderr.contains("e.g. --ha-namespace kyuubi)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "nothing judged");
+    // A chroot left out is the same mistake the other way round.
+    let out = zk_scan("zk-3.8.0/snapshot.92", &["--ha-namespace", "prod/kyuubi"]).code(5);
+    assert!(
+        out.stderr.contains("/kyuubi_1.9.0_GROUP_SPARK_SQL"),
+        "{}",
+        out.stderr
+    );
+    // The right one, among others, is accepted.
+    zk_scan(
+        "zk-3.8.0/snapshot.92",
+        &["--ha-namespace", "kyuubii", "--ha-namespace", "kyuubi"],
+    )
+    .code(0);
+}
+
+#[test]
+fn a_tree_without_engine_spaces_is_said_and_never_calls_an_engine_unregistered() {
+    // snapshot.0 is an empty tree; the store's rows satisfy the empty-state gate.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(Layout::V1_8)
+        .batch(batch("other", "FINISHED", "etl"))
+        .write(&dir.path().join("s.db"));
+    std::fs::File::options()
+        .write(true)
+        .open(&store)
+        .unwrap()
+        .set_modified(SystemTime::from(ago(1)))
+        .unwrap();
+    let pods = write_pods(
+        &dir.path().join("pods.json"),
+        &[driver("adhoc", "interactive", "Running", ago(120), None)],
+    );
+    let out = reaper([
+        "scan",
+        "-o",
+        "json",
+        "--zk-snapshot",
+        &data("zk-3.8.0/snapshot.0"),
+        "--store",
+        &store.display().to_string(),
+        "--pods",
+        &pods.display().to_string(),
+        "--max-state-age",
+        "100000d",
+        "--include",
+        "unregistered-running",
+    ])
+    .run()
+    .code(0);
+    assert!(
+        out.stderr.contains("holds no Kyuubi engine space"),
+        "{}",
+        out.stderr
+    );
+    let report = out.json();
+    let (_, verdict, class) = &verdicts(&report)[0];
+    assert_eq!(verdict, "keep", "{class}");
+    assert_ne!(class, "unregistered-running");
+}

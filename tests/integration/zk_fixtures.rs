@@ -204,28 +204,31 @@ fn assert_state_equals_snapshot(state: &ZkState, snap: &Snapshot) {
 }
 
 #[test]
-fn replay_from_snapshot_84_reaches_snapshot_92() {
-    // The fixtures lack the log holding 0x4a..=0x85, so 0x85 (a setData of /kyuubi, overwritten
-    // later) is missing: the replay must say so and still reach the state of snapshot.92.
-    let d = data_dir(&["snapshot.84"], &LOGS);
-    let s = load(d.path(), &keep_all, &LoadOptions::default()).unwrap();
-    assert_eq!(s.snapshot.zxid, Some(0x84));
-    let logs: Vec<String> = s
-        .logs
-        .iter()
-        .map(|l| l.path.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(logs, ["log.38", "log.86", "log.8c"]);
-    assert_eq!(s.logs[0].txns_applied, 0);
-    assert_eq!(s.txns_applied, 6 + 7);
-    assert_eq!(s.last_zxid, 0x92);
+fn replay_from_snapshot_84_is_refused_because_0x85_is_missing() {
+    // The fixtures lack the log holding 0x4a..=0x85, so 0x85 (a setData of /kyuubi) is
+    // missing after snapshot.84: the chain breaks, and no older snapshot can bridge it.
+    let d = data_dir(&["snapshot.84", "snapshot.48"], &LOGS);
+    let e = load(d.path(), &keep_all, &LoadOptions::default()).unwrap_err();
+    let msg = e.to_string();
     assert!(
-        s.warnings
-            .iter()
-            .any(|w| w.contains("0x85..=0x85 are missing")),
-        "{:?}",
-        s.warnings
+        matches!(&e, ZkError::LogGap { older_tried: 1, gap, .. }
+            if gap.before_zxid == 0x84 && gap.after_zxid == 0x86),
+        "{msg}"
     );
+    assert!(
+        msg.contains("txns 0x85..=0x85 are missing between"),
+        "{msg}"
+    );
+    assert!(msg.contains("snapshot.84 (last txn 0x84)"), "{msg}");
+    assert!(msg.contains("log.86 (next txn 0x86 at byte 16)"), "{msg}");
+    // From snapshot.8b the chain is complete and reaches snapshot.92's state.
+    fs::copy(
+        fixtures().join("snapshot.8b.gz"),
+        d.path().join("version-2/snapshot.8b.gz"),
+    )
+    .unwrap();
+    let s = load(d.path(), &keep_all, &LoadOptions::default()).unwrap();
+    assert_eq!((s.snapshot.zxid, s.last_zxid), (Some(0x8b), 0x92));
     assert_state_equals_snapshot(&s, &read("snapshot.92"));
     let last_time = read_txn_log(&fixtures().join("log.8c"), &Limits::default())
         .unwrap()
@@ -338,7 +341,7 @@ fn full_fixture_dir_picks_92_and_falls_back_when_it_is_corrupt() {
 
 #[test]
 fn filtered_load_keeps_only_engine_spaces() {
-    let d = data_dir(&["snapshot.84"], &LOGS);
+    let d = data_dir(&["snapshot.8b.gz"], &LOGS);
     let filter = engine_space_filter("kyuubi");
     let s = load(d.path(), &filter, &LoadOptions::default()).unwrap();
     let all = load(d.path(), &keep_all, &LoadOptions::default()).unwrap();

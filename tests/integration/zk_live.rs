@@ -73,7 +73,7 @@ fn app_mgr_info(ns: &str) -> String {
 }
 
 fn newest_snapshot(dir: &Path, compression: Compression) -> PathBuf {
-    list_snapshots(dir)
+    list_snapshots(dir, &mut Vec::new())
         .unwrap()
         .into_iter()
         .find(|s| s.compression == compression)
@@ -331,7 +331,7 @@ fn live_server_snapshots_and_replay_match_zookeeper() {
 
     // The logs really contain every kind of txn the replay handles.
     let mut types = BTreeSet::new();
-    for l in kyuubi_reaper::state::zk::datadir::list_logs(&v2).unwrap() {
+    for l in kyuubi_reaper::state::zk::datadir::list_logs(&v2, &mut Vec::new()).unwrap() {
         for t in kyuubi_reaper::state::zk::txnlog::read_txn_log(
             &l.path,
             &kyuubi_reaper::state::zk::jute::Limits::default(),

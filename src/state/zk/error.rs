@@ -1,7 +1,7 @@
 //! Errors of the ZooKeeper file readers.
 //!
-//! Owns [`ZkError`] (what operation failed, on which file, at which byte) and [`Problem`] (what
-//! was wrong with the bytes). Every message names the file and the byte offset and says in plain
+//! Owns [`ZkError`] (what operation failed, on which file, at which byte), [`Problem`] (what
+//! was wrong with the bytes) and [`ChainBreak`] (where a chain of transactions breaks). Every message names the file and the byte offset and says in plain
 //! words what is wrong. This module must not decide policy (skip, fall back, retry): the readers
 //! and the data-dir loader do that.
 
@@ -232,6 +232,57 @@ pub enum ZkError {
         /// The path given.
         path: PathBuf,
     },
+    /// The transaction logs after the chosen snapshot miss a range of zxids (a log file lost or
+    /// not copied, or txns cut out of one), and no older valid snapshot gives a complete chain.
+    /// Replaying past the gap would miss registrations created inside it.
+    #[error(
+        "the transaction logs after snapshot {} have a gap: {gap} (a log file lost or not \
+         copied, or txns cut out of one); replaying past it would miss the engines that \
+         registered inside it{}",
+        snapshot.display(),
+        if *older_tried > 0 {
+            format!(", and the {older_tried} older valid snapshot(s) do not give a complete chain either")
+        } else {
+            String::new()
+        }
+    )]
+    LogGap {
+        /// The snapshot replay started from (the newest valid one).
+        snapshot: PathBuf,
+        /// Where the chain breaks (boxed: keeps the error small).
+        gap: Box<ChainBreak>,
+        /// How many older valid snapshots were also tried.
+        older_tried: usize,
+    },
+    /// A txn's zxid does not increase: it is at or below one already applied (and above the
+    /// snapshot's). ZooKeeper only logs such txns as an error and applies them anyway; the
+    /// result is not one linear history, so it is not trusted.
+    #[error(
+        "transaction log {} is out of order: the txn at byte {offset} has zxid {zxid:#x}, not \
+         after {prev:#x} already applied (from {})",
+        path.display(), prev_path.display()
+    )]
+    ZxidOutOfOrder {
+        /// The log holding the txn.
+        path: PathBuf,
+        /// Byte offset of the txn.
+        offset: u64,
+        /// Its zxid.
+        zxid: i64,
+        /// The highest zxid applied before it.
+        prev: i64,
+        /// The file that txn came from (boxed: keeps the error small).
+        prev_path: Box<PathBuf>,
+    },
+    /// A path that must be a regular file (or a directory) is a FIFO, socket or device: opening
+    /// it could block forever or read something that is not ZooKeeper's.
+    #[error("{} is a {kind}, not a regular file", path.display())]
+    NotARegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`FIFO`, `socket`, ...).
+        kind: &'static str,
+    },
     /// No snapshot in the directory passed full validation.
     #[error("no valid snapshot in {}: {}", dir.display(), RejectedList(rejected))]
     NoValidSnapshot {
@@ -240,6 +291,63 @@ pub enum ZkError {
         /// Every snapshot tried, with the reason it was rejected.
         rejected: Vec<Rejected>,
     },
+}
+
+/// Where a chain of transactions breaks: the txn before the break and the one after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The file holding the last txn applied before the break (the snapshot itself when the
+    /// break is before the first replayed txn).
+    pub before: PathBuf,
+    /// Zxid of the last txn applied before the break (the snapshot zxid when none was).
+    pub before_zxid: i64,
+    /// The file holding the txn that does not continue the chain.
+    pub after: PathBuf,
+    /// Byte offset of that txn in `after`.
+    pub offset: u64,
+    /// Zxid of that txn.
+    pub after_zxid: i64,
+}
+
+impl ChainBreak {
+    /// The zxids known to be missing, as `0x..=0x..`: within one epoch every zxid between the
+    /// two txns; at an epoch change the first counters of the new epoch (the end of the old
+    /// one may be missing too, which cannot be known).
+    #[must_use]
+    pub fn missing(&self) -> String {
+        let (before, after) = (self.before_zxid, self.after_zxid);
+        let first = if before >> 32 == after >> 32 {
+            before + 1
+        } else {
+            (after >> 32 << 32) | 1
+        };
+        format!("{first:#x}..={:#x}", after - 1)
+    }
+}
+
+impl fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "txns {} are missing", self.missing())?;
+        if self.before_zxid >> 32 != self.after_zxid >> 32 {
+            write!(
+                f,
+                " (the first of epoch {:#x}; the last ones of epoch {:#x} after {:#x} may be \
+                 missing too)",
+                self.after_zxid >> 32,
+                self.before_zxid >> 32,
+                self.before_zxid
+            )?;
+        }
+        write!(
+            f,
+            " between {} (last txn {:#x}) and {} (next txn {:#x} at byte {})",
+            self.before.display(),
+            self.before_zxid,
+            self.after.display(),
+            self.after_zxid,
+            self.offset
+        )
+    }
 }
 
 impl ZkError {
@@ -252,7 +360,10 @@ impl ZkError {
             | ZkError::ChecksumMismatch { path, .. }
             | ZkError::ReadTxnLog { path, .. }
             | ZkError::TxnChecksumMismatch { path, .. }
+            | ZkError::ZxidOutOfOrder { path, .. }
+            | ZkError::NotARegularFile { path, .. }
             | ZkError::NotADataDir { path } => path,
+            ZkError::LogGap { gap, .. } => &gap.after,
             ZkError::ListDir { dir, .. } | ZkError::NoValidSnapshot { dir, .. } => dir,
         }
     }

@@ -3,14 +3,15 @@
 //! Owns: turning a `--zk-snapshot PATH` (a snapshot file, or a data directory whose newest valid
 //! snapshot is read and whose transaction logs are replayed after it) into
 //! [`RegistrationRecord`]s in the [`EngineState`], with the state's as-of time (the last
-//! transaction applied). The submodules are a complete, pure reader of ZooKeeper's formats; no
+//! transaction applied), and noting the engine spaces of every namespace on the way (so that
+//! an `--ha-namespace` matching none of them can be refused by the caller). The submodules are a complete, pure reader of ZooKeeper's formats; no
 //! Rust crate parses them:
 //!
 //! - [`jute`]: bounds-checked big-endian decoding with ZooKeeper's length limits.
 //! - [`snapshot`]: the streaming, fully validated snapshot reader (raw, gz, snappy).
 //! - [`xerial`]: the snappy-java stream framing of `.snappy` snapshots.
 //! - [`txnlog`]: the transaction log reader and txn decoder.
-//! - [`datadir`]: snapshot choice with fall-back, log replay onto the kept nodes.
+//! - [`datadir`]: snapshot choice with fall-back, gap-free log replay onto the kept nodes.
 //! - [`registration`]: Kyuubi engine registration names and the engine-space filter.
 //! - [`writer`]: encoders of valid snapshots and logs, for tests and benchmark generators.
 //! - [`error`]: what went wrong, on which file, at which byte.
@@ -26,13 +27,16 @@ pub mod txnlog;
 pub mod writer;
 pub mod xerial;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
 pub use datadir::{Liveness, LoadOptions, Owner, ZkState};
 pub use error::ZkError;
-use registration::{is_engine_space_path, parse_registration};
+use registration::{
+    EngineSpaceNotes, is_engine_space_node, is_engine_space_path, parse_registration,
+};
 pub use snapshot::SnapshotOptions;
 
 use super::{
@@ -60,6 +64,12 @@ pub struct ZkSource {
     path: PathBuf,
     namespaces: Vec<String>,
     zk: ZkState,
+    /// Engine spaces of any namespace seen while loading (bounded), sorted.
+    engine_spaces: Vec<String>,
+    /// How many engine space nodes were seen in all (the list above is capped).
+    engine_spaces_seen: usize,
+    /// Engine space nodes of the requested namespaces in the loaded state.
+    matching_engine_spaces: usize,
 }
 
 /// Reads `path` (a snapshot file or a data directory) and keeps the engine spaces of
@@ -71,9 +81,15 @@ pub fn open(
     ha_namespaces: &[String],
 ) -> Result<ZkSource, ZkError> {
     let namespaces: Vec<String> = ha_namespaces.to_vec();
-    let filter = {
-        let namespaces = namespaces.clone();
-        move |p: &[u8]| namespaces.iter().any(|ns| is_engine_space_path(ns, p))
+    // Every engine space of any namespace is noted on the way (for the `--ha-namespace` gate):
+    // the snapshot reader calls the filter once per node, the replay on each path a txn
+    // touches. Only paths whose last byte can end an engine type reach the RefCell.
+    let notes = RefCell::new(EngineSpaceNotes::default());
+    let filter = |p: &[u8]| {
+        if EngineSpaceNotes::may_be_space(p) {
+            notes.borrow_mut().note(p);
+        }
+        namespaces.iter().any(|ns| is_engine_space_path(ns, p))
     };
     let options = LoadOptions {
         // The digest proves a snapshot is an exact image, which no verdict depends on; the
@@ -92,10 +108,23 @@ pub fn open(
     for warning in &zk.warnings {
         tracing::warn!("{}: {warning}", path.display());
     }
+    let notes = notes.into_inner();
+    let matching_engine_spaces = zk
+        .nodes
+        .keys()
+        .filter(|p| {
+            namespaces
+                .iter()
+                .any(|ns| is_engine_space_node(ns, p.as_bytes()))
+        })
+        .count();
     Ok(ZkSource {
         path: path.to_path_buf(),
         namespaces,
         zk,
+        engine_spaces: notes.paths(),
+        engine_spaces_seen: notes.seen(),
+        matching_engine_spaces,
     })
 }
 
@@ -104,6 +133,29 @@ impl ZkSource {
     #[must_use]
     pub fn as_of(&self) -> Timestamp {
         Timestamp::from_millisecond(self.zk.as_of_ms).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    /// Paths of the Kyuubi engine spaces (`/[<chroot>/]<ns>_<version>_<LEVEL>_<TYPE>`) of
+    /// *any* namespace seen while loading, sorted; at most
+    /// [`registration::MAX_NOTED_SPACES`] of them (see [`Self::engine_spaces_seen`]). Spaces
+    /// created by replayed txns are included; one deleted by a later txn may still be listed.
+    #[must_use]
+    pub fn engine_spaces(&self) -> &[String] {
+        &self.engine_spaces
+    }
+
+    /// How many engine space nodes were seen in all (more than [`Self::engine_spaces`] lists
+    /// when the list is capped; a space re-created by a replayed txn counts again).
+    #[must_use]
+    pub fn engine_spaces_seen(&self) -> usize {
+        self.engine_spaces_seen
+    }
+
+    /// How many engine spaces of the requested `--ha-namespace`s the loaded state holds (exact:
+    /// counted on the final tree, after replay).
+    #[must_use]
+    pub fn matching_engine_spaces(&self) -> usize {
+        self.matching_engine_spaces
     }
 
     /// How the source is named in messages: `zookeeper <path>`.
@@ -135,6 +187,7 @@ impl ZkSource {
                 zk.txns_applied
             ),
             files,
+            engine_spaces: self.matching_engine_spaces,
             ..SourceSummary::default()
         });
         let mut load = ZkLoad {

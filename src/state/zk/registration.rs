@@ -74,17 +74,20 @@ pub enum EngineType {
     Jdbc,
     /// Data agent (1.12.0+).
     DataAgent,
+    /// Chat (LLM) engine (1.8.0+).
+    Chat,
 }
 
 impl EngineType {
     /// All engine types.
-    pub const ALL: [EngineType; 6] = [
+    pub const ALL: [EngineType; 7] = [
         EngineType::SparkSql,
         EngineType::FlinkSql,
         EngineType::Trino,
         EngineType::HiveSql,
         EngineType::Jdbc,
         EngineType::DataAgent,
+        EngineType::Chat,
     ];
 
     /// The name used in znode paths.
@@ -97,6 +100,7 @@ impl EngineType {
             EngineType::HiveSql => "HIVE_SQL",
             EngineType::Jdbc => "JDBC",
             EngineType::DataAgent => "DATA_AGENT",
+            EngineType::Chat => "CHAT",
         }
     }
 }
@@ -632,6 +636,84 @@ pub fn is_engine_space_path(ha_namespace: &str, path: &[u8]) -> bool {
         return false;
     };
     matches!(split_level_type(tail), Ok((v, _, _)) if valid_version(v))
+}
+
+/// Whether `path` is an engine space node of `ha_namespace` itself
+/// (`/<ns>_<version>_<LEVEL>_<TYPE>`, nothing below it).
+#[must_use]
+pub fn is_engine_space_node(ha_namespace: &str, path: &[u8]) -> bool {
+    let below_ns = path
+        .strip_prefix(b"/")
+        .and_then(|p| p.strip_prefix(ha_namespace.as_bytes()))
+        .and_then(|r| r.strip_prefix(b"_"));
+    below_ns.is_some_and(|r| !r.contains(&b'/')) && is_engine_space_path(ha_namespace, path)
+}
+
+/// Deepest engine space [`EngineSpaceNotes`] looks for: `/<chroot of up to 3 levels>/<space>`.
+pub const MAX_SPACE_DEPTH: usize = 4;
+
+/// Most engine space paths [`EngineSpaceNotes`] keeps (the rest are only counted).
+pub const MAX_NOTED_SPACES: usize = 50;
+
+/// Engine spaces of *any* namespace seen while a tree is read, so that an `--ha-namespace`
+/// that matches none of them can be told apart from a tree without Kyuubi. Bounded: the
+/// [`MAX_NOTED_SPACES`] smallest paths are kept, the rest are counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineSpaceNotes {
+    paths: std::collections::BTreeSet<String>,
+    seen: usize,
+}
+
+impl EngineSpaceNotes {
+    /// A quick test on the last byte, inlined into the per-node filter: every engine type
+    /// name ends in `L`, `O`, `C` or `T` (`..._SQL`, `TRINO`, `JDBC`, `CHAT`, `DATA_AGENT`), and
+    /// registrations (`...sequence=<digits>`) never do.
+    #[inline]
+    #[must_use]
+    pub fn may_be_space(path: &[u8]) -> bool {
+        matches!(path.last(), Some(b'L' | b'O' | b'C' | b'T'))
+    }
+
+    /// Notes `path` when its last segment is `<ns>_<version>_<LEVEL>_<TYPE>` at a depth of at
+    /// most [`MAX_SPACE_DEPTH`] levels.
+    pub fn note(&mut self, path: &[u8]) {
+        if !Self::may_be_space(path)
+            || path.first() != Some(&b'/')
+            || memchr::memchr_iter(b'/', path).count() > MAX_SPACE_DEPTH
+        {
+            return;
+        }
+        let last = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+        let Ok(name) = std::str::from_utf8(last) else {
+            return;
+        };
+        if parse_engine_space(name, None).is_err() {
+            return;
+        }
+        self.seen += 1;
+        let path = String::from_utf8_lossy(path);
+        if self.paths.len() < MAX_NOTED_SPACES
+            || self.paths.last().is_some_and(|l| l.as_str() > &*path)
+        {
+            self.paths.insert(path.into_owned());
+            if self.paths.len() > MAX_NOTED_SPACES {
+                self.paths.pop_last();
+            }
+        }
+    }
+
+    /// The paths kept, sorted.
+    #[must_use]
+    pub fn paths(&self) -> Vec<String> {
+        self.paths.iter().cloned().collect()
+    }
+
+    /// How many times an engine space node was seen (a space that a replayed txn re-creates
+    /// counts again).
+    #[must_use]
+    pub fn seen(&self) -> usize {
+        self.seen
+    }
 }
 
 /// The snapshot/replay filter for `ha_namespace`: keeps every node in its engine spaces

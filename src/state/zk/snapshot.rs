@@ -242,6 +242,53 @@ pub fn keep_none(_path: &[u8]) -> bool {
     false
 }
 
+/// What a non-regular file is, for messages.
+#[must_use]
+pub fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+    }
+    if t.is_dir() {
+        "directory"
+    } else if t.is_symlink() {
+        "symbolic link"
+    } else if t.is_file() {
+        "regular file"
+    } else {
+        "special file"
+    }
+}
+
+/// Opens `path` for reading after checking (following symbolic links) that it is a regular
+/// file: opening a FIFO would block until some writer appears, possibly forever.
+pub fn open_regular_file(path: &Path) -> Result<File, ZkError> {
+    let open_error = |source| ZkError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(open_error)?;
+    if !meta.is_file() {
+        return Err(ZkError::NotARegularFile {
+            path: path.to_path_buf(),
+            kind: file_kind(meta.file_type()),
+        });
+    }
+    File::open(path).map_err(open_error)
+}
+
 /// Reads and fully validates a snapshot file, keeping the nodes whose path passes `filter`.
 /// The decoder is chosen from the file-name suffix.
 pub fn read_snapshot_file(
@@ -257,10 +304,7 @@ pub fn read_snapshot_file(
         Some((z, c)) => (Some(z), c),
         None => (None, Compression::from_file_name(&name)),
     };
-    let file = File::open(path).map_err(|source| ZkError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = open_regular_file(path)?;
     match compression {
         Compression::None => read_snapshot_from(file, compression, zxid, path, filter, opts),
         Compression::Gzip => {

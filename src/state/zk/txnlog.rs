@@ -266,10 +266,7 @@ pub struct TxnLogReader<R> {
 impl TxnLogReader<BufReader<File>> {
     /// Opens a log file and reads its header.
     pub fn open(path: &Path, limits: &Limits) -> Result<Self, ZkError> {
-        let file = File::open(path).map_err(|source| ZkError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = super::snapshot::open_regular_file(path)?;
         TxnLogReader::new(BufReader::with_capacity(1 << 16, file), path, limits)
     }
 }

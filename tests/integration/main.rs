@@ -8,6 +8,7 @@ mod sample;
 mod scan_cluster;
 mod scan_zk;
 mod state_checks;
+mod store_damage;
 mod stores;
 mod world;
 mod zk_damage;

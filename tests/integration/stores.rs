@@ -1,13 +1,15 @@
 //! `scan` over metadata store files of every Kyuubi layout: verdicts, merging, read-only
 //! guarantees while Kyuubi holds the file, and clear errors for bad files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
 use crate::harness::reaper;
-use crate::world::{EngineInfo, Layout, Store, ago, batch, driver, verdicts, write_pods};
+use crate::world::{
+    EngineInfo, Layout, Store, ago, batch, dir_snapshot, driver, verdicts, write_pods,
+};
 
 fn scan(stores: &[&Path], pods: &Path, extra: &[&str]) -> crate::harness::Outcome {
     let mut args: Vec<String> = vec!["scan".into(), "-o".into(), "json".into()];
@@ -243,23 +245,6 @@ fn a_store_older_than_the_pod_keeps_it() {
     assert_eq!(pod_verdict(&report, "old").0, "orphan");
 }
 
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, SystemTime)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let path = e.unwrap().path();
-            let meta = std::fs::metadata(&path).unwrap();
-            (
-                path.clone(),
-                std::fs::read(&path).unwrap(),
-                meta.modified().unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 /// The store directory is byte-for-byte and mtime-for-mtime the same after a scan: no write,
 /// no journal, no WAL or shared-memory file left behind.
 #[test]
@@ -282,10 +267,10 @@ fn the_store_is_never_written() {
         &dir.path().join("pods.json"),
         &[driver("etl", "a", "Succeeded", ago(3000), Some(ago(2000)))],
     );
-    let before = snapshot(&state_dir);
+    let before = dir_snapshot(&state_dir);
     scan(&[&store], &pods, &[]).code(0);
     scan(&[&store], &pods, &["-o", "table"]).code(0);
-    assert_eq!(snapshot(&state_dir), before);
+    assert_eq!(dir_snapshot(&state_dir), before);
 }
 
 /// Kyuubi holds the file open and is in the middle of a write transaction: the scan reads the
@@ -410,7 +395,7 @@ fn bad_store_files_are_input_errors_naming_the_file() {
         ("empty.db", "no `metadata` table"),
         ("unrelated.db", "no `metadata` table"),
         ("nostate.db", "has no `state` column"),
-        ("truncated.db", "corrupt"),
+        ("truncated.db", "truncated"),
         ("scribbled.db", "corrupt"),
     ];
     for (file, problem) in cases {

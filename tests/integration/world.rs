@@ -136,56 +136,103 @@ impl Store {
         let conn = Connection::open(path).unwrap();
         conn.execute_batch(&self.layout.sql()).unwrap();
         for b in &self.batches {
-            if self.layout == Layout::Minimal {
-                conn.execute(
-                    "INSERT INTO metadata(identifier, state) VALUES (?1, ?2)",
-                    (&b.tag, b.state),
-                )
-                .unwrap();
-                continue;
-            }
-            let request_conf = b.request_conf.to_string();
-            let end = b.ended.map_or(0, millis);
-            conn.execute(
-                "INSERT INTO metadata(identifier, session_type, real_user, user_name, ip_address, \
-                 kyuubi_instance, state, resource, class_name, request_name, request_conf, \
-                 request_args, create_time, engine_type, cluster_manager, engine_open_time, \
-                 engine_id, engine_name, engine_state, end_time, peer_instance_closed) VALUES \
-                 (?1, 'BATCH', 'etl', 'etl', '10.0.0.9', 'kyuubi-0:10099', ?2, 's3a://jobs/a.jar', \
-                 'com.example.Main', 'job', ?3, '[]', ?4, 'SPARK', \
-                 'k8s://https://kubernetes.default.svc:443', ?4, ?5, 'job', ?6, ?7, ?8)",
-                rusqlite::params![
-                    b.tag,
-                    b.state,
-                    request_conf,
-                    millis(b.created),
-                    format!("spark-{}", b.tag.replace('-', "")),
-                    b.engine_state,
-                    end,
-                    b.peer_instance_closed,
-                ],
-            )
-            .unwrap();
+            insert_batch(&conn, self.layout, b);
         }
         for e in &self.engine_infos {
-            conn.execute(
-                "INSERT INTO k8s_engine_info(identifier, context, namespace, pod_name, pod_state, \
-                 container_state, engine_id, engine_name, engine_state, engine_error, update_time) \
-                 VALUES (?1, NULL, ?2, ?3, ?4, 'spark-kubernetes-driver->ContainerState(...)', \
-                 'spark-x', 'job', ?5, NULL, ?6)",
-                rusqlite::params![
-                    e.tag,
-                    e.namespace,
-                    e.pod_name,
-                    e.pod_state,
-                    e.engine_state,
-                    millis(e.updated)
-                ],
-            )
-            .unwrap();
+            insert_engine_info(&conn, e);
         }
         path.to_path_buf()
     }
+
+    /// Writes the store, switches it to WAL mode (as a Kyuubi configured with
+    /// `journal_mode=WAL` would), and commits `in_wal` there with automatic checkpoints off.
+    /// Returns the open connection: while it lives, `<path>-wal` holds those rows (and
+    /// `<path>-shm` exists); dropping it checkpoints them into the main file.
+    pub(crate) fn write_wal(&self, path: &Path, in_wal: &[Batch]) -> Connection {
+        drop(self.write(path));
+        let conn = Connection::open(path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0").unwrap();
+        for b in in_wal {
+            insert_batch(&conn, self.layout, b);
+        }
+        conn
+    }
+}
+
+/// Inserts a `metadata` row with the columns `layout` has.
+pub(crate) fn insert_batch(conn: &Connection, layout: Layout, b: &Batch) {
+    if layout == Layout::Minimal {
+        conn.execute(
+            "INSERT INTO metadata(identifier, state) VALUES (?1, ?2)",
+            (&b.tag, b.state),
+        )
+        .unwrap();
+        return;
+    }
+    let request_conf = b.request_conf.to_string();
+    let end = b.ended.map_or(0, millis);
+    conn.execute(
+        "INSERT INTO metadata(identifier, session_type, real_user, user_name, ip_address, \
+         kyuubi_instance, state, resource, class_name, request_name, request_conf, \
+         request_args, create_time, engine_type, cluster_manager, engine_open_time, \
+         engine_id, engine_name, engine_state, end_time, peer_instance_closed) VALUES \
+         (?1, 'BATCH', 'etl', 'etl', '10.0.0.9', 'kyuubi-0:10099', ?2, 's3a://jobs/a.jar', \
+         'com.example.Main', 'job', ?3, '[]', ?4, 'SPARK', \
+         'k8s://https://kubernetes.default.svc:443', ?4, ?5, 'job', ?6, ?7, ?8)",
+        rusqlite::params![
+            b.tag,
+            b.state,
+            request_conf,
+            millis(b.created),
+            format!("spark-{}", b.tag.replace('-', "")),
+            b.engine_state,
+            end,
+            b.peer_instance_closed,
+        ],
+    )
+    .unwrap();
+}
+
+/// Inserts a `k8s_engine_info` row (1.11+ layout).
+pub(crate) fn insert_engine_info(conn: &Connection, e: &EngineInfo) {
+    conn.execute(
+        "INSERT INTO k8s_engine_info(identifier, context, namespace, pod_name, pod_state, \
+         container_state, engine_id, engine_name, engine_state, engine_error, update_time) \
+         VALUES (?1, NULL, ?2, ?3, ?4, 'spark-kubernetes-driver->ContainerState(...)', \
+         'spark-x', 'job', ?5, NULL, ?6)",
+        rusqlite::params![
+            e.tag,
+            e.namespace,
+            e.pod_name,
+            e.pod_state,
+            e.engine_state,
+            millis(e.updated)
+        ],
+    )
+    .unwrap();
+}
+
+/// Every file directly in `dir` with its bytes and modification time, sorted by path: equal
+/// before and after a scan means the scan wrote, created and removed nothing there.
+pub(crate) fn dir_snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let meta = std::fs::metadata(&path).unwrap();
+            (
+                path.clone(),
+                std::fs::read(&path).unwrap(),
+                meta.modified().unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// A Spark driver pod labelled by Kyuubi, as `kubectl get pods -o json` prints it.

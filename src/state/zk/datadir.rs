@@ -330,7 +330,7 @@ pub fn resolve_version2_dir(path: &Path) -> Result<PathBuf, ZkError> {
 ///   logs (unless [`LoadOptions::no_replay`]), found in the same directory or in
 ///   [`LoadOptions::log_dir`] (ZooKeeper's `dataLogDir`).
 ///
-/// Only a gap-free chain of txns is replayed (see [`Replayer::apply`] for the rule): when the
+/// Only a gap-free chain of txns is replayed (see `Replayer::apply` for the rule): when the
 /// logs after a valid snapshot miss a range of zxids, older valid snapshots are tried in turn
 /// (each one passed over is recorded in [`ZkState::rejected_snapshots`] with the gap), and when
 /// none gives a complete chain the source is refused with [`ZkError::LogGap`]. Snapshot and log

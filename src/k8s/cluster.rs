@@ -167,8 +167,12 @@ pub async fn connect(
         context: context.map(str::to_string),
         ..KubeConfigOptions::default()
     };
+    // The kubeconfig that is read: `--kubeconfig`, else `$KUBECONFIG` or the default file.
+    let named = kubeconfig
+        .map(Path::to_path_buf)
+        .or_else(default_kubeconfig);
     let kubeconfig_error = |source| ClusterError::Kubeconfig {
-        path: kubeconfig.map(Path::to_path_buf),
+        path: named.clone(),
         context: context.map(str::to_string),
         source,
     };
@@ -192,24 +196,16 @@ pub async fn connect(
         // A kubeconfig named by $KUBECONFIG, or the default file, is read as such, so that a
         // problem with it is reported as one (exit 2) rather than as "no cluster found" after
         // the in-cluster fall-back failed too.
-        (None, None) if default_kubeconfig().is_some() => {
-            let named = default_kubeconfig();
-            let config = Config::from_kubeconfig(&options).await.map_err(|source| {
-                ClusterError::Kubeconfig {
-                    path: named,
-                    context: None,
-                    source,
-                }
-            })?;
-            let name = Kubeconfig::read().ok().and_then(|k| k.current_context);
+        (None, None) if named.is_some() => {
+            let file = Kubeconfig::read().map_err(kubeconfig_error)?;
+            let name = file.current_context.clone();
+            let config = Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(kubeconfig_error)?;
             (config, name)
         }
-        (None, None) => {
-            let config = Config::infer().await.map_err(ClusterError::NoConfig)?;
-            // The current context's name, when the configuration came from a kubeconfig.
-            let name = Kubeconfig::read().ok().and_then(|k| k.current_context);
-            (config, name)
-        }
+        // No kubeconfig at all: the in-cluster configuration, which names no context.
+        (None, None) => (Config::infer().await.map_err(ClusterError::NoConfig)?, None),
     };
     let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|source| ClusterError::Client {

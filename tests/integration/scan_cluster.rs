@@ -74,12 +74,7 @@ fn before(minutes: i64) -> Timestamp {
 /// Gives a store the modification time a minute before the server's clock: a store written
 /// after the API server's "now" would be refused as a state from the future.
 fn last_written_before_the_server_clock(store: std::path::PathBuf) -> std::path::PathBuf {
-    std::fs::File::options()
-        .write(true)
-        .open(&store)
-        .unwrap()
-        .set_modified(std::time::SystemTime::from(before(1)))
-        .unwrap();
+    crate::world::set_mtime(&store, std::time::SystemTime::from(before(1)));
     store
 }
 

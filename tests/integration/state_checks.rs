@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::harness::{data, reaper};
-use crate::world::{Layout, Store, ago, batch, driver, verdicts, write_pods};
+use crate::world::{Layout, Store, ago, batch, driver, set_mtime, verdicts, write_pods};
 
 fn sample_pods() -> String {
     data("sample/pods.json")
@@ -26,12 +26,7 @@ fn finished_world(dir: &Path, mtime: SystemTime, pod_created: Timestamp) -> (Pat
     let store = Store::new(Layout::V1_8)
         .batch(batch("done", "FINISHED", "etl"))
         .write(&dir.join("kyuubi_state_store.db"));
-    std::fs::File::options()
-        .write(true)
-        .open(&store)
-        .unwrap()
-        .set_modified(mtime)
-        .unwrap();
+    set_mtime(&store, mtime);
     let pods = write_pods(
         &dir.join("pods.json"),
         &[driver(
@@ -298,12 +293,7 @@ fn a_tree_without_engine_spaces_is_said_and_never_calls_an_engine_unregistered()
     let store = Store::new(Layout::V1_8)
         .batch(batch("other", "FINISHED", "etl"))
         .write(&dir.path().join("s.db"));
-    std::fs::File::options()
-        .write(true)
-        .open(&store)
-        .unwrap()
-        .set_modified(SystemTime::from(ago(1)))
-        .unwrap();
+    set_mtime(&store, SystemTime::from(ago(1)));
     let pods = write_pods(
         &dir.path().join("pods.json"),
         &[driver("adhoc", "interactive", "Running", ago(120), None)],

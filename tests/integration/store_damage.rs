@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::harness::{Outcome, reaper};
 use crate::world::{
-    Batch, EngineInfo, Layout, Store, ago, batch, dir_snapshot, driver, insert_batch, verdicts,
-    write_pods,
+    Batch, EngineInfo, Layout, Store, ago, batch, dir_snapshot, driver, insert_batch, set_mtime,
+    verdicts, write_pods,
 };
 
 const LAYOUTS: [Layout; 4] = [Layout::V1_7, Layout::V1_8, Layout::V1_11, Layout::Minimal];
@@ -250,12 +250,7 @@ fn copy_files(from: &Path, to: &Path, files: &[&str]) {
         let source = from.join(name);
         std::fs::copy(&source, to.join(name)).unwrap();
         let modified = std::fs::metadata(&source).unwrap().modified().unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(to.join(name))
-            .unwrap()
-            .set_modified(modified)
-            .unwrap();
+        set_mtime(&to.join(name), modified);
     }
 }
 
@@ -332,6 +327,21 @@ fn wal_world(dir: &Path, live: &Path, layout: Layout) -> (Connection, PathBuf) {
     (kyuubi, pods)
 }
 
+/// [`wal_world`] in `dir/live`, with `files` copied (modification times kept) into `dir/copy`:
+/// both directories, the writer's connection and the pods.
+fn copied_wal_world(
+    dir: &Path,
+    layout: Layout,
+    files: &[&str],
+) -> (PathBuf, PathBuf, Connection, PathBuf) {
+    let (live, copy) = (dir.join("live"), dir.join("copy"));
+    std::fs::create_dir(&live).unwrap();
+    std::fs::create_dir(&copy).unwrap();
+    let (kyuubi, pods) = wal_world(dir, &live, layout);
+    copy_files(&live, &copy, files);
+    (live, copy, kyuubi, pods)
+}
+
 /// The rows only in the WAL are seen: the RUNNING batch keeps its pod, the finished one is an
 /// orphan like the one in the main file.
 #[track_caller]
@@ -351,12 +361,7 @@ fn assert_wal_rows_seen(out: Outcome) {
 fn a_wal_store_without_shm_is_read_without_creating_one() {
     for layout in LAYOUTS {
         let dir = tempfile::tempdir().unwrap();
-        let live = dir.path().join("live");
-        let copy = dir.path().join("copy");
-        std::fs::create_dir(&live).unwrap();
-        std::fs::create_dir(&copy).unwrap();
-        let (kyuubi, pods) = wal_world(dir.path(), &live, layout);
-        copy_files(&live, &copy, &["s.db", "s.db-wal"]);
+        let (_, copy, kyuubi, pods) = copied_wal_world(dir.path(), layout, &["s.db", "s.db-wal"]);
         drop(kyuubi);
         let before = dir_snapshot(&copy);
         assert_wal_rows_seen(scan(&copy.join("s.db"), &pods));
@@ -368,12 +373,8 @@ fn a_wal_store_without_shm_is_read_without_creating_one() {
 #[test]
 fn a_wal_store_with_shm_is_read_without_touching_it() {
     let dir = tempfile::tempdir().unwrap();
-    let live = dir.path().join("live");
-    let copy = dir.path().join("copy");
-    std::fs::create_dir(&live).unwrap();
-    std::fs::create_dir(&copy).unwrap();
-    let (kyuubi, pods) = wal_world(dir.path(), &live, Layout::V1_11);
-    copy_files(&live, &copy, &["s.db", "s.db-wal", "s.db-shm"]);
+    let (live, copy, kyuubi, pods) =
+        copied_wal_world(dir.path(), Layout::V1_11, &["s.db", "s.db-wal", "s.db-shm"]);
     let before = dir_snapshot(&copy);
     assert_wal_rows_seen(scan(&copy.join("s.db"), &pods));
     assert_eq!(dir_snapshot(&copy), before, "the -shm is untouched");
@@ -391,12 +392,7 @@ fn a_wal_store_with_shm_is_read_without_touching_it() {
 fn a_wal_store_in_a_read_only_directory_loads() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let live = dir.path().join("live");
-    let copy = dir.path().join("copy");
-    std::fs::create_dir(&live).unwrap();
-    std::fs::create_dir(&copy).unwrap();
-    let (kyuubi, pods) = wal_world(dir.path(), &live, Layout::V1_8);
-    copy_files(&live, &copy, &["s.db", "s.db-wal"]);
+    let (_, copy, kyuubi, pods) = copied_wal_world(dir.path(), Layout::V1_8, &["s.db", "s.db-wal"]);
     drop(kyuubi);
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o555)).unwrap();
     // As root, permission bits do not stop writes, so the directory is not really read-only;
@@ -420,12 +416,8 @@ fn a_wal_store_in_a_read_only_directory_loads() {
 #[test]
 fn a_wal_truncated_mid_frame_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let live = dir.path().join("live");
-    let copy = dir.path().join("copy");
-    std::fs::create_dir(&live).unwrap();
-    std::fs::create_dir(&copy).unwrap();
-    let (kyuubi, pods) = wal_world(dir.path(), &live, Layout::V1_11);
-    copy_files(&live, &copy, &["s.db", "s.db-wal"]);
+    let (_, copy, kyuubi, pods) =
+        copied_wal_world(dir.path(), Layout::V1_11, &["s.db", "s.db-wal"]);
     drop(kyuubi);
     let wal = copy.join("s.db-wal");
     let bytes = std::fs::read(&wal).unwrap();

@@ -277,6 +277,16 @@ pub(crate) fn driver(
     })
 }
 
+/// Sets a file's modification time (a store's as-of time).
+pub(crate) fn set_mtime(path: &Path, time: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
 /// Writes pods as a `v1/List`.
 pub(crate) fn write_pods(path: &Path, pods: &[Value]) -> PathBuf {
     let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": pods});

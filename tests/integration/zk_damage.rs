@@ -56,16 +56,9 @@ fn scan(zk: &Path, pods: &Path, extra: &[&str]) -> Outcome {
 
 /// Verdict by pod name.
 fn verdicts(out: &Outcome) -> Vec<(String, String)> {
-    out.json()["pods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_string(),
-                p["verdict"].as_str().unwrap().to_string(),
-            )
-        })
+    crate::world::verdicts(&out.json())
+        .into_iter()
+        .map(|(name, verdict, _)| (name, verdict))
         .collect()
 }
 

@@ -100,6 +100,10 @@ pub enum StoreError {
     /// The path is a directory or something else that is not a file.
     #[error("not a regular file")]
     NotAFile,
+    /// A file SQLite would open beside the store (`-wal`, `-journal`, `-shm`) is not a regular
+    /// file: opening a FIFO there would block the run forever.
+    #[error("{} beside the store is not a regular file; remove it or copy the store alone", .0.display())]
+    SiblingNotAFile(PathBuf),
     /// The file exists but cannot be read.
     #[error("cannot read the file")]
     Unreadable(#[source] std::io::Error),
@@ -722,7 +726,8 @@ fn with_retries<T>(mut read: impl FnMut() -> Result<T, StoreError>) -> Result<T,
     }
 }
 
-/// The later of the file's and its WAL's modification times.
+/// The later of the file's and its WAL's modification times, after checking that the store and
+/// the files SQLite may open beside it are regular files (never opened when they are not).
 fn modification_time(path: &Path) -> Result<Timestamp, StoreError> {
     let meta = fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StoreError::NotFound,
@@ -730,6 +735,12 @@ fn modification_time(path: &Path) -> Result<Timestamp, StoreError> {
     })?;
     if !meta.is_file() {
         return Err(StoreError::NotAFile);
+    }
+    for suffix in ["-wal", "-journal", "-shm"] {
+        let sibling = beside(path, suffix);
+        if fs::metadata(&sibling).is_ok_and(|m| !m.is_file()) {
+            return Err(StoreError::SiblingNotAFile(sibling));
+        }
     }
     let mut modified = meta.modified().map_err(StoreError::Unreadable)?;
     if let Ok(wal_modified) = fs::metadata(beside(path, "-wal")).and_then(|m| m.modified()) {

@@ -77,6 +77,18 @@ impl Run {
         self
     }
 
+    /// Runs to completion, failing the test when that takes longer than `limit` (a run that
+    /// blocks, on a FIFO say, fails instead of hanging the suite).
+    #[track_caller]
+    pub(crate) fn run_within(self, limit: std::time::Duration) -> Outcome {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(self.run());
+        });
+        rx.recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("the run did not finish within {limit:?} (blocked?)"))
+    }
+
     /// Runs to completion.
     pub(crate) fn run(mut self) -> Outcome {
         self.command

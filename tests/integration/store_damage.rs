@@ -549,3 +549,39 @@ proptest! {
         }
     }
 }
+
+/// A FIFO where SQLite would open a `-wal`, `-journal` or `-shm` file is refused before anything
+/// opens it: opening it would block the run forever.
+#[test]
+fn a_fifo_beside_the_store_is_refused_not_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let store = Store::new(Layout::V1_8)
+        .batch(batch("done", "FINISHED", "etl"))
+        .write(&d.join("s.db"));
+    let pods = write_pods(&d.join("pods.json"), &[]);
+    for suffix in ["-wal", "-journal", "-shm"] {
+        let fifo = d.join(format!("s.db{suffix}"));
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let out = reaper([
+            "scan".as_ref(),
+            "--store".as_ref(),
+            store.as_os_str(),
+            "--pods".as_ref(),
+            pods.as_os_str(),
+        ])
+        .run_within(std::time::Duration::from_secs(30));
+        refused(
+            out,
+            &store,
+            &[&format!(
+                "s.db{suffix} beside the store is not a regular file"
+            )],
+        );
+        std::fs::remove_file(&fifo).unwrap();
+    }
+}

@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -46,12 +45,7 @@ fn scan(zk: &Path, pods: &Path, extra: &[&str]) -> Outcome {
     args.push(zk.display().to_string());
     args.extend(["--pods".into(), pods.display().to_string()]);
     args.extend(extra.iter().map(|s| (*s).to_string()));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(reaper(args).run());
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the scan did not finish within 60 s (blocked on a FIFO?)")
+    reaper(args).run_within(Duration::from_secs(60))
 }
 
 /// Verdict by pod name.

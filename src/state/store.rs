@@ -436,13 +436,19 @@ pub struct Store {
 impl Store {
     /// Checks that `path` is a whole, readable Kyuubi metadata store and fixes its as-of time.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let as_of = modification_time(path)?;
-        let header = precheck(path)?;
-        let wal = beside(path, "-wal");
+        // The files beside the store (`-wal`, `-journal`, `-shm`) are those beside the file a
+        // symlink points to, as SQLite finds them: every file operation uses the resolved path.
+        let real = fs::canonicalize(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::NotFound,
+            _ => StoreError::Unreadable(e),
+        })?;
+        let as_of = modification_time(&real)?;
+        let header = precheck(&real)?;
+        let wal = beside(&real, "-wal");
         let wal_exists = fs::symlink_metadata(&wal).is_ok();
         let (read_path, copy, wal) = if header.wal || wal_exists {
             let started = Instant::now();
-            let (dir, copy, copied_wal) = copy_wal_store(path, &wal)?;
+            let (dir, copy, copied_wal) = copy_wal_store(&real, &wal)?;
             tracing::debug!(
                 "store {}: WAL mode, copied to {} in {:.3} s",
                 path.display(),
@@ -453,7 +459,7 @@ impl Store {
             check_wal_file(&wal, &beside(&copy, "-wal"))?;
             (copy, Some(Arc::new(dir)), copied_wal.then_some(wal))
         } else {
-            (path.to_path_buf(), None, None)
+            (real, None, None)
         };
         let started = Instant::now();
         let (check_time, metadata_columns, engine_info_columns) = with_retries(|| {

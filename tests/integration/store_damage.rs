@@ -585,3 +585,29 @@ fn a_fifo_beside_the_store_is_refused_not_opened() {
         std::fs::remove_file(&fifo).unwrap();
     }
 }
+
+/// A store given through a symlink is read with the files beside its target, where SQLite
+/// keeps them: a WAL next to the target is not missed (its rows are the newest ones).
+#[test]
+fn a_wal_store_given_through_a_symlink_is_read_with_its_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, copy, kyuubi, pods) =
+        copied_wal_world(dir.path(), Layout::V1_11, &["s.db", "s.db-wal"]);
+    drop(kyuubi);
+    let link_dir = dir.path().join("link");
+    std::fs::create_dir(&link_dir).unwrap();
+    let link = link_dir.join("kyuubi_state_store.db");
+    std::os::unix::fs::symlink(copy.join("s.db"), &link).unwrap();
+    let before = dir_snapshot(&copy);
+    assert_wal_rows_seen(scan(&link, &pods));
+    assert_eq!(
+        dir_snapshot(&copy),
+        before,
+        "nothing beside the target changes"
+    );
+    assert_eq!(
+        std::fs::read_dir(&link_dir).unwrap().count(),
+        1,
+        "nothing beside the link either"
+    );
+}

@@ -51,6 +51,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Report which Kyuubi engine pods are orphans, suspects or kept (read-only).
     Scan(Box<ScanArgs>),
+    /// Delete the orphans: exactly the pods judged, behind the safety gate, with dry runs, a
+    /// reviewable plan and an audit trail.
+    Reap(Box<ReapArgs>),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -70,15 +73,9 @@ pub enum Command {
         .args(["store", "zk_snapshot"])
 ))]
 pub struct ScanArgs {
-    /// Where Kyuubi's state comes from.
+    /// What every judging command shares.
     #[command(flatten)]
-    pub state: StateArgs,
-    /// Where the pods come from.
-    #[command(flatten)]
-    pub pods: PodArgs,
-    /// How pods are judged.
-    #[command(flatten)]
-    pub policy: PolicyArgs,
+    pub judge: JudgeArgs,
     /// Output format: a table for people, json/yaml for machines, or `name` (namespace/name of
     /// each orphan, one per line).
     #[arg(short, long, value_enum, default_value_t = OutputArg::Table, value_name = "FORMAT")]
@@ -89,6 +86,107 @@ pub struct ScanArgs {
     /// Exit with code 1 when suspects are found.
     #[arg(long)]
     pub fail_on_suspects: bool,
+}
+
+/// The flags of every command that judges pods: where the state and the pods come from, how
+/// pods are judged, and how API requests are made.
+#[derive(Debug, Args)]
+#[group(skip)]
+pub struct JudgeArgs {
+    /// Where Kyuubi's state comes from.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Where the pods come from.
+    #[command(flatten)]
+    pub pods: PodArgs,
+    /// How pods are judged.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// How API requests are made.
+    #[command(flatten)]
+    pub requests: RequestArgs,
+}
+
+/// `reap`'s flags.
+#[derive(Debug, Args)]
+// A reap judges from state sources, or applies a plan that was judged by `scan`.
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .multiple(true)
+        .args(["store", "zk_snapshot", "plan"])
+))]
+pub struct ReapArgs {
+    /// What every judging command shares.
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// How deletes are made.
+    #[command(flatten)]
+    pub delete: DeleteArgs,
+    /// Report format: a table for people, json/yaml (schema `kyuubi-reaper.reap/v1`), or `name`
+    /// (namespace/name of each pod deleted, one per line).
+    #[arg(short, long, value_enum, default_value_t = OutputArg::Table, value_name = "FORMAT")]
+    pub output: OutputArg,
+}
+
+/// Deletion flags of `reap`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Deleting")]
+pub struct DeleteArgs {
+    /// Show what would be deleted without deleting: `client` (the default when given bare)
+    /// sends nothing; `server` sends every DELETE with `dryRun=All`, which also proves RBAC and
+    /// admission, and removes nothing.
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
+    pub dry_run: Option<DryRunArg>,
+    /// Delete without asking (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Apply a reviewed plan: a `scan -o json` report, whose orphans are deleted with the uid
+    /// and resourceVersion recorded in it (contexts matched by name). No state source is read.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["store", "zk_snapshot", "pods"])]
+    pub plan: Option<PathBuf>,
+    /// Refuse a plan older than this.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration, allow_hyphen_values = true, requires = "plan")]
+    pub max_plan_age: SignedDuration,
+    /// Refuse the whole run (nothing deleted) when more orphans than this are found.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub max_deletions: usize,
+    /// Refuse the whole run when orphans are more than this fraction of the candidate pods.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.8, value_parser = ratio)]
+    pub max_orphan_ratio: f64,
+    /// DELETE requests per second per API server, on average (client-side rate limit).
+    #[arg(long, value_name = "QPS", default_value_t = 10.0, value_parser = qps)]
+    pub qps: f64,
+    /// DELETE requests allowed at once above the --qps rate.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: u32,
+    /// Deletes in flight at once, over all contexts.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Grace period in seconds for pods that still run (suspects included with --include);
+    /// default: the pod's own. Terminated pods are removed at once whatever this says.
+    #[arg(long, value_name = "SECONDS")]
+    pub grace_period: Option<u32>,
+    /// Append one JSON line per pod outcome to this file, flushed as each completes.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// How API requests are made (list and delete alike).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "API requests")]
+pub struct RequestArgs {
+    /// Connect timeout, and the longest one request may take to answer completely.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
+    pub request_timeout: SignedDuration,
+    /// Retries of a request that timed out, lost its connection, or got 429 or 5xx (with
+    /// exponential backoff and full jitter; Retry-After honoured up to 30s).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_retries: u32,
+    /// The whole run's budget for API requests; when it passes, no request is started or
+    /// retried.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = positive_duration)]
+    pub deadline: SignedDuration,
 }
 
 /// State sources.
@@ -183,6 +281,29 @@ fn duration(value: &str) -> Result<SignedDuration, String> {
     crate::duration::parse(value)
 }
 
+fn positive_duration(value: &str) -> Result<SignedDuration, String> {
+    let parsed = crate::duration::parse(value)?;
+    if parsed.is_positive() {
+        Ok(parsed)
+    } else {
+        Err("must be longer than zero".into())
+    }
+}
+
+fn ratio(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err("must be a number from 0 to 1".into()),
+    }
+}
+
+fn qps(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(q) if (0.01..=100_000.0).contains(&q) => Ok(q),
+        _ => Err("must be a number from 0.01 to 100000".into()),
+    }
+}
+
 /// `--output` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputArg {
@@ -194,6 +315,15 @@ pub enum OutputArg {
     Yaml,
     /// `namespace/name` of each orphan, one per line.
     Name,
+}
+
+/// `--dry-run` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRunArg {
+    /// Send nothing.
+    Client,
+    /// Send each DELETE with `dryRun=All`.
+    Server,
 }
 
 /// `--color` values.

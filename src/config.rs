@@ -1,8 +1,9 @@
 //! Resolves what was typed into what the core runs with.
 //!
-//! Owns: [`ScanConfig::from_args`], the single translation from clap's [`ScanArgs`] to the
-//! core's types (state sources, pod source and namespace scope, label selector, [`Policy`],
-//! output format) and the decision, made once, whether to colour and show progress. Every rule
+//! Owns: [`JudgeConfig::from_args`], [`ScanConfig::from_args`] and [`ReapConfig::from_args`],
+//! the single translation from clap's types to the core's (state sources, pod source and
+//! namespace scope, label selector, [`Policy`], request policy, delete mode and limits, output
+//! format) and the decision, made once, whether to colour and show progress. Every rule
 //! about how flags combine lives here and is unit-tested here. Must not: do I/O beyond asking
 //! whether stdout and stderr are terminals.
 
@@ -10,10 +11,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::classify::{Policy, SuspectClass};
-use crate::cli::{ColorArg, GlobalArgs, OutputArg, ScanArgs};
+use crate::cli::{ColorArg, DryRunArg, GlobalArgs, JudgeArgs, OutputArg, ReapArgs, ScanArgs};
 use crate::error::Error;
 use crate::k8s::cluster::Namespaces;
 use crate::k8s::file::NamespaceScope;
+use crate::k8s::request::RequestPolicy;
 use crate::output::Format;
 use crate::selector::LabelSelector;
 
@@ -108,9 +110,10 @@ impl Presentation {
     }
 }
 
-/// Everything `scan` needs, resolved.
+/// What every judging command needs, resolved: where the state and the pods come from, how
+/// pods are judged, how API requests are made.
 #[derive(Debug, Clone)]
-pub struct ScanConfig {
+pub struct JudgeConfig {
     /// Metadata store files.
     pub stores: Vec<PathBuf>,
     /// ZooKeeper snapshot files or data directories.
@@ -127,17 +130,13 @@ pub struct ScanConfig {
     pub selector: LabelSelector,
     /// The verdict policy.
     pub policy: Policy,
-    /// The report format.
-    pub format: Format,
-    /// Exit 1 when orphans are found.
-    pub fail_on_orphans: bool,
-    /// Exit 1 when suspects are found.
-    pub fail_on_suspects: bool,
+    /// Timeouts, retries and the deadline of API requests.
+    pub requests: RequestPolicy,
 }
 
-impl ScanConfig {
-    /// Resolves `scan`'s flags.
-    pub fn from_args(args: &ScanArgs) -> Result<Self, Error> {
+impl JudgeConfig {
+    /// Resolves the shared judging flags.
+    pub fn from_args(args: &JudgeArgs) -> Result<Self, Error> {
         let selector =
             LabelSelector::candidates(args.pods.selector.as_deref()).map_err(|source| {
                 Error::ParseSelector {
@@ -212,14 +211,170 @@ impl ScanConfig {
                 engine_start_timeout: args.policy.engine_start_timeout,
                 max_state_age: args.state.max_state_age,
             },
-            format: match args.output {
-                OutputArg::Table => Format::Table,
-                OutputArg::Json => Format::Json,
-                OutputArg::Yaml => Format::Yaml,
-                OutputArg::Name => Format::Name,
+            requests: RequestPolicy {
+                timeout: std_duration(args.requests.request_timeout),
+                max_retries: args.requests.max_retries,
+                deadline: std_duration(args.requests.deadline),
             },
+        })
+    }
+}
+
+/// A positive duration from the command line as a `std` one (clap's parsers only let positive
+/// ones through).
+fn std_duration(d: jiff::SignedDuration) -> std::time::Duration {
+    std::time::Duration::try_from(d).unwrap_or_default()
+}
+
+fn format(output: OutputArg) -> Format {
+    match output {
+        OutputArg::Table => Format::Table,
+        OutputArg::Json => Format::Json,
+        OutputArg::Yaml => Format::Yaml,
+        OutputArg::Name => Format::Name,
+    }
+}
+
+/// Everything `scan` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    /// Sources, pods, policy and requests.
+    pub judge: JudgeConfig,
+    /// The report format.
+    pub format: Format,
+    /// Exit 1 when orphans are found.
+    pub fail_on_orphans: bool,
+    /// Exit 1 when suspects are found.
+    pub fail_on_suspects: bool,
+}
+
+impl ScanConfig {
+    /// Resolves `scan`'s flags.
+    pub fn from_args(args: &ScanArgs) -> Result<Self, Error> {
+        Ok(Self {
+            judge: JudgeConfig::from_args(&args.judge)?,
+            format: format(args.output),
             fail_on_orphans: args.fail_on_orphans,
             fail_on_suspects: args.fail_on_suspects,
+        })
+    }
+}
+
+/// Whether deletes are sent (design §4: the one dry-run decision, carried to the executor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteMode {
+    /// Send the DELETEs.
+    Send,
+    /// `--dry-run` / `--dry-run=client`: send nothing.
+    DryRunClient,
+    /// `--dry-run=server`: send every DELETE with `dryRun=All`.
+    DryRunServer,
+}
+
+impl DeleteMode {
+    /// Whether nothing will be removed.
+    #[must_use]
+    pub fn is_dry_run(self) -> bool {
+        self != DeleteMode::Send
+    }
+
+    /// As the report and the audit log spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeleteMode::Send => "delete",
+            DeleteMode::DryRunClient => "dry-run-client",
+            DeleteMode::DryRunServer => "dry-run-server",
+        }
+    }
+}
+
+/// The blast-radius limits of the safety gate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlastRadius {
+    /// `--max-deletions`.
+    pub max_deletions: usize,
+    /// `--max-orphan-ratio`.
+    pub max_orphan_ratio: f64,
+}
+
+/// How fast deletes go out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    /// `--qps` per API server.
+    pub qps: f64,
+    /// `--burst`.
+    pub burst: u32,
+    /// `--concurrency`, over all contexts.
+    pub concurrency: usize,
+}
+
+/// A reviewed plan to apply (`--plan`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanInput {
+    /// The `scan -o json` report.
+    pub path: PathBuf,
+    /// `--max-plan-age`.
+    pub max_age: jiff::SignedDuration,
+}
+
+/// Everything `reap` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct ReapConfig {
+    /// Sources, pods (always a cluster), policy and requests.
+    pub judge: JudgeConfig,
+    /// A plan to apply instead of judging from state sources.
+    pub plan: Option<PlanInput>,
+    /// Send, or which dry run.
+    pub mode: DeleteMode,
+    /// `--yes`.
+    pub yes: bool,
+    /// The blast-radius limits.
+    pub blast_radius: BlastRadius,
+    /// Rate limit and concurrency.
+    pub pace: Pace,
+    /// `--grace-period` for pods that still run.
+    pub grace_period: Option<u32>,
+    /// `--audit-log`.
+    pub audit_log: Option<PathBuf>,
+    /// The report format.
+    pub format: Format,
+}
+
+impl ReapConfig {
+    /// Resolves `reap`'s flags. A pod file is refused: it names no cluster to delete from.
+    pub fn from_args(args: &ReapArgs) -> Result<Self, Error> {
+        if let Some(path) = &args.judge.pods.pods {
+            return Err(Error::Usage(format!(
+                "reap cannot take --pods {}: a pod file names no cluster to delete from. Use                  `scan --pods` to judge a file, or reap from the cluster (--kubeconfig,                  --context)",
+                path.display()
+            )));
+        }
+        let d = &args.delete;
+        Ok(Self {
+            judge: JudgeConfig::from_args(&args.judge)?,
+            plan: d.plan.clone().map(|path| PlanInput {
+                path,
+                max_age: d.max_plan_age,
+            }),
+            mode: match d.dry_run {
+                None => DeleteMode::Send,
+                Some(DryRunArg::Client) => DeleteMode::DryRunClient,
+                Some(DryRunArg::Server) => DeleteMode::DryRunServer,
+            },
+            yes: d.yes,
+            blast_radius: BlastRadius {
+                max_deletions: d.max_deletions,
+                max_orphan_ratio: d.max_orphan_ratio,
+            },
+            pace: Pace {
+                qps: d.qps,
+                burst: d.burst,
+                concurrency: usize::from(d.concurrency),
+            },
+            grace_period: d.grace_period,
+            audit_log: d.audit_log.clone(),
+            format: format(args.output),
         })
     }
 }
@@ -251,7 +406,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{args:?}: {e}"));
         match cli.command {
             Command::Scan(scan) => ScanConfig::from_args(&scan),
-            Command::Completions { .. } => unreachable!(),
+            _ => unreachable!(),
         }
     }
 
@@ -264,11 +419,11 @@ mod tests {
     #[test]
     fn defaults_follow_the_design() {
         let c = scan(&[]).unwrap();
-        assert_eq!(c.policy, Policy::default());
+        assert_eq!(c.judge.policy, Policy::default());
         assert_eq!(c.format, Format::Table);
-        assert_eq!(c.stores, [PathBuf::from("s.db")]);
+        assert_eq!(c.judge.stores, [PathBuf::from("s.db")]);
         assert_eq!(
-            c.pods,
+            c.judge.pods,
             PodSource::Cluster {
                 kubeconfig: None,
                 contexts: vec![None],
@@ -276,12 +431,12 @@ mod tests {
             }
         );
         assert_eq!(
-            c.selector.to_string(),
+            c.judge.selector.to_string(),
             "kyuubi-unique-tag,spark-app-selector,spark-role=driver"
         );
-        assert!(!c.fail_on_orphans && !c.fail_on_suspects && !c.allow_empty_state);
-        assert_eq!(c.ha_namespaces, ["kyuubi"]);
-        assert!(c.zk_snapshots.is_empty());
+        assert!(!c.fail_on_orphans && !c.fail_on_suspects && !c.judge.allow_empty_state);
+        assert_eq!(c.judge.ha_namespaces, ["kyuubi"]);
+        assert!(c.judge.zk_snapshots.is_empty());
     }
 
     #[test]
@@ -303,11 +458,11 @@ mod tests {
             unreachable!()
         };
         let c = ScanConfig::from_args(&args).unwrap();
-        assert!(c.stores.is_empty());
-        assert_eq!(c.zk_snapshots, [PathBuf::from("/var/lib/zookeeper")]);
-        assert_eq!(c.ha_namespaces, ["prod/kyuubi", "kyuubi"]);
-        assert_eq!(c.policy.max_state_age, SignedDuration::from_hours(2));
-        assert_eq!(c.zk_log_dir, None);
+        assert!(c.judge.stores.is_empty());
+        assert_eq!(c.judge.zk_snapshots, [PathBuf::from("/var/lib/zookeeper")]);
+        assert_eq!(c.judge.ha_namespaces, ["prod/kyuubi", "kyuubi"]);
+        assert_eq!(c.judge.policy.max_state_age, SignedDuration::from_hours(2));
+        assert_eq!(c.judge.zk_log_dir, None);
     }
 
     #[test]
@@ -320,7 +475,7 @@ mod tests {
             ScanConfig::from_args(&args)
         };
         let c = parse(&["--zk-snapshot", "/data", "--zk-log-dir", "/logs"]).unwrap();
-        assert_eq!(c.zk_log_dir, Some(PathBuf::from("/logs")));
+        assert_eq!(c.judge.zk_log_dir, Some(PathBuf::from("/logs")));
         let e = parse(&[
             "--zk-snapshot",
             "/a",
@@ -354,12 +509,15 @@ mod tests {
             "stuck-pending",
         ])
         .unwrap();
-        assert_eq!(c.policy.retain, SignedDuration::from_hours(1));
-        assert!(c.policy.keep_failed && c.policy.require_record);
-        assert_eq!(c.policy.stuck_after, SignedDuration::from_hours(2));
-        assert_eq!(c.policy.engine_start_timeout, SignedDuration::from_mins(3));
+        assert_eq!(c.judge.policy.retain, SignedDuration::from_hours(1));
+        assert!(c.judge.policy.keep_failed && c.judge.policy.require_record);
+        assert_eq!(c.judge.policy.stuck_after, SignedDuration::from_hours(2));
         assert_eq!(
-            c.policy.include,
+            c.judge.policy.engine_start_timeout,
+            SignedDuration::from_mins(3)
+        );
+        assert_eq!(
+            c.judge.policy.include,
             [SuspectClass::StuckPending, SuspectClass::LeakedRunning]
         );
     }
@@ -386,7 +544,7 @@ mod tests {
     fn namespaces_and_contexts() {
         let c = scan(&["-A", "--context", "a", "--context", "b", "--context", "a"]).unwrap();
         assert_eq!(
-            c.pods,
+            c.judge.pods,
             PodSource::Cluster {
                 kubeconfig: None,
                 contexts: vec![Some("a".into()), Some("b".into())],
@@ -405,7 +563,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            c.pods,
+            c.judge.pods,
             PodSource::Cluster {
                 kubeconfig: Some("k".into()),
                 contexts: vec![None],
@@ -421,7 +579,7 @@ mod tests {
     fn a_pod_file_scopes_locally_and_excludes_cluster_flags() {
         let c = scan(&["--pods", "p.json"]).unwrap();
         assert_eq!(
-            c.pods,
+            c.judge.pods,
             PodSource::File {
                 path: "p.json".into(),
                 scope: NamespaceScope::All
@@ -429,7 +587,7 @@ mod tests {
         );
         let c = scan(&["--pods", "p.json", "-n", "a"]).unwrap();
         assert_eq!(
-            c.pods,
+            c.judge.pods,
             PodSource::File {
                 path: "p.json".into(),
                 scope: NamespaceScope::Only(vec!["a".into()])

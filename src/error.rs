@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use crate::k8s::cluster::ClusterError;
 use crate::k8s::file::PodFileError;
+use crate::reaper::plan::PlanError;
 use crate::selector::SelectorError;
 use crate::state::store::StoreError;
 use crate::state::zk::ZkError;
@@ -46,7 +47,7 @@ impl From<ExitCode> for std::process::ExitCode {
 }
 
 /// Why the safety gate refused the whole run (design §4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
     /// A ZooKeeper state is older than `--max-state-age`: engines that registered since would
     /// look unregistered.
@@ -85,6 +86,35 @@ pub enum Refusal {
         /// The engine spaces found (bounded).
         found: Vec<String>,
     },
+    /// More orphans than `--max-deletions`: a run that big is more likely a wrong state than a
+    /// real backlog, and is never cut down to the limit.
+    TooManyDeletions {
+        /// Orphans found.
+        orphans: usize,
+        /// `--max-deletions`.
+        max: usize,
+    },
+    /// Orphans are a larger share of the candidates than `--max-orphan-ratio`.
+    OrphanRatio {
+        /// Orphans found.
+        orphans: usize,
+        /// Candidate pods judged.
+        candidates: usize,
+        /// `--max-orphan-ratio`.
+        max: f64,
+    },
+    /// A plan older than `--max-plan-age` (or made in the future of the local clock): the
+    /// cluster and the state have moved on since it was reviewed.
+    StalePlan {
+        /// The plan file.
+        path: String,
+        /// When the plan was made.
+        generated_at: jiff::Timestamp,
+        /// Its age (negative: from the future).
+        age: jiff::SignedDuration,
+        /// `--max-plan-age`.
+        max: jiff::SignedDuration,
+    },
     /// The state sources know no engine at all while candidate pods exist: most likely the
     /// wrong store was given, and every terminated pod would look like an orphan.
     EmptyState {
@@ -96,6 +126,7 @@ pub enum Refusal {
 }
 
 impl fmt::Display for Refusal {
+    #[allow(clippy::too_many_lines)] // one message per refusal, side by side for review
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::StaleState {
@@ -150,6 +181,49 @@ impl fmt::Display for Refusal {
                     suggestion(found.first().map_or("", String::as_str))
                 )
             }
+            Refusal::TooManyDeletions { orphans, max } => write!(
+                f,
+                "blast radius: {orphans} orphans to delete, more than --max-deletions {max}; \
+                 nothing was deleted (a refused run is never cut down to the limit). Review \
+                 them with `scan`, then raise --max-deletions or narrow the run with -n or -l"
+            ),
+            Refusal::OrphanRatio {
+                orphans,
+                candidates,
+                max,
+            } => write!(
+                f,
+                "blast radius: {orphans} of {candidates} candidate pods ({:.0}%) are orphans, \
+                 more than --max-orphan-ratio {max}; nothing was deleted (a state that misses \
+                 engines makes most pods look orphaned). Review them with `scan`, then raise \
+                 --max-orphan-ratio (1 allows any share)",
+                ratio_percent(*orphans, *candidates)
+            ),
+            Refusal::StalePlan {
+                path,
+                generated_at,
+                age,
+                max,
+            } => {
+                if age.is_negative() {
+                    write!(
+                        f,
+                        "the plan {path} was made at {generated_at}, {} in the future of the \
+                         local clock; fix the clock skew or make the plan again with `scan -o \
+                         json`",
+                        crate::duration::human(-*age)
+                    )
+                } else {
+                    write!(
+                        f,
+                        "the plan {path} is {} old (made at {generated_at}), older than \
+                         --max-plan-age {}: pods and state have moved on since it was \
+                         reviewed. Make it again with `scan -o json`, or raise --max-plan-age",
+                        crate::duration::human(*age),
+                        crate::duration::human(*max)
+                    )
+                }
+            }
             Refusal::EmptyState {
                 candidates,
                 sources,
@@ -161,6 +235,16 @@ impl fmt::Display for Refusal {
                 sources.join(", ")
             ),
         }
+    }
+}
+
+/// `part` of `whole` in percent, for messages.
+#[allow(clippy::cast_precision_loss)] // counts of pods, far below 2^52
+fn ratio_percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
     }
 }
 
@@ -228,6 +312,24 @@ pub enum Error {
     /// The safety gate refused the run.
     #[error("refused: {0}")]
     Refused(Refusal),
+    /// A `--plan` file could not be used.
+    #[error("cannot use plan {}", path.display())]
+    ReadPlan {
+        /// The plan file, as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: PlanError,
+    },
+    /// The `--audit-log` file could not be opened or written.
+    #[error("cannot write the audit log {}", path.display())]
+    AuditLog {
+        /// The audit log, as given.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing the report to stdout failed.
     #[error("cannot write the report")]
     WriteReport(#[source] std::io::Error),
@@ -245,8 +347,15 @@ impl Error {
             | Error::LoadZooKeeper { .. }
             | Error::ReadPods { .. }
             | Error::ParseSelector { .. }
+            | Error::ReadPlan { .. }
+            | Error::AuditLog { .. }
             | Error::WriteReport(_) => ExitCode::Input,
-            Error::ListPods(e) => e.exit_code(),
+            // A kubeconfig problem, wherever its path came from, or no configuration at all,
+            // is an input error; anything the cluster said or did not say is a cluster error.
+            Error::ListPods(ClusterError::Kubeconfig { .. } | ClusterError::NoConfig(_)) => {
+                ExitCode::Input
+            }
+            Error::ListPods(_) => ExitCode::Cluster,
             Error::Refused(_) => ExitCode::Refused,
         }
     }

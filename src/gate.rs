@@ -5,12 +5,14 @@
 //! the pods are judged against (rule 4 would never fire, so pods created after the state would
 //! be judged by it); an `--ha-namespace` that matches no engine space while ZooKeeper holds
 //! others (a typo or a forgotten chroot would make every interactive engine look unregistered);
-//! and state sources that know no engine at all while candidate pods exist. Each check is a
-//! pure function of facts and a clock, so it can be tested without files. Must not: read files
+//! state sources that know no engine at all while candidate pods exist; and, before anything is
+//! deleted, the blast radius (count and share of orphans) and the age of a reviewed plan. Each
+//! check is a pure function of facts and a clock, so it can be tested without files. Must not: read files
 //! or the clock, log, or judge single pods (that is `classify`).
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::config::BlastRadius;
 use crate::error::Refusal;
 use crate::state::EngineState;
 
@@ -104,6 +106,52 @@ pub fn state(
     Ok(())
 }
 
+/// The blast radius of a delete run: refused whole (never truncated) when the orphans are more
+/// than `limits.max_deletions`, or more than `limits.max_orphan_ratio` of the candidates.
+pub fn blast_radius(
+    orphans: usize,
+    candidates: usize,
+    limits: &BlastRadius,
+) -> Result<(), Refusal> {
+    if orphans > limits.max_deletions {
+        return Err(Refusal::TooManyDeletions {
+            orphans,
+            max: limits.max_deletions,
+        });
+    }
+    // orphans / candidates > max, in integers-as-floats (counts are far below 2^52).
+    #[allow(clippy::cast_precision_loss)]
+    let over = orphans as f64 > limits.max_orphan_ratio * candidates as f64;
+    if orphans > 0 && over {
+        return Err(Refusal::OrphanRatio {
+            orphans,
+            candidates,
+            max: limits.max_orphan_ratio,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a plan made more than `max_age` before `now`, or more than [`FUTURE_TOLERANCE`]
+/// after it.
+pub fn plan_age(
+    path: &str,
+    generated_at: Timestamp,
+    now: Timestamp,
+    max_age: SignedDuration,
+) -> Result<(), Refusal> {
+    let age = now.duration_since(generated_at);
+    if age > max_age || -age > FUTURE_TOLERANCE {
+        return Err(Refusal::StalePlan {
+            path: path.to_string(),
+            generated_at,
+            age,
+            max: max_age,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +236,54 @@ mod tests {
         ));
         assert!(state(&empty, 1, &[], true).is_ok());
         assert!(state(&empty, 0, &[], false).is_ok(), "nothing to judge");
+    }
+
+    #[test]
+    fn blast_radius_refuses_by_count_and_by_share_never_truncates() {
+        let limits = BlastRadius {
+            max_deletions: 500,
+            max_orphan_ratio: 0.8,
+        };
+        assert!(blast_radius(500, 10_000, &limits).is_ok());
+        let refused = blast_radius(501, 10_000, &limits).unwrap_err();
+        assert_eq!(
+            refused,
+            Refusal::TooManyDeletions {
+                orphans: 501,
+                max: 500
+            }
+        );
+        assert!(refused.to_string().contains("--max-deletions 500"));
+        assert!(blast_radius(8, 10, &limits).is_ok(), "exactly the ratio");
+        let refused = blast_radius(9, 10, &limits).unwrap_err();
+        assert!(matches!(refused, Refusal::OrphanRatio { .. }));
+        let message = refused.to_string();
+        assert!(message.contains("--max-orphan-ratio 0.8"), "{message}");
+        assert!(
+            message.contains("9 of 10") && message.contains("90%"),
+            "{message}"
+        );
+        assert!(blast_radius(0, 0, &limits).is_ok(), "nothing to delete");
+        let any = BlastRadius {
+            max_deletions: 500,
+            max_orphan_ratio: 1.0,
+        };
+        assert!(blast_radius(10, 10, &any).is_ok());
+        let none = BlastRadius {
+            max_deletions: 0,
+            max_orphan_ratio: 1.0,
+        };
+        assert!(blast_radius(1, 10, &none).is_err());
+    }
+
+    #[test]
+    fn a_plan_must_be_recent_and_not_from_the_future() {
+        let hour = SignedDuration::from_hours(1);
+        assert!(plan_age("p.json", t(0), t(3600), hour).is_ok());
+        let stale = plan_age("p.json", t(0), t(3601), hour).unwrap_err();
+        assert!(stale.to_string().contains("--max-plan-age 1h"), "{stale}");
+        assert!(plan_age("p.json", t(60), t(0), hour).is_ok(), "skew");
+        let future = plan_age("p.json", t(61), t(0), hour).unwrap_err();
+        assert!(future.to_string().contains("in the future"), "{future}");
     }
 }

@@ -20,7 +20,10 @@
 //! - [`classify`]: the pure verdict rules.
 //! - [`gate`]: the source health gate: whether the state may judge pods at all.
 //! - [`output`]: the report and its formats, the summary line, the progress spinner.
-//! - [`scan`]: the `scan` pipeline.
+//! - [`pipeline`]: sources → pods → state → judgements, shared by every judging command.
+//! - [`scan`]: the `scan` command: the pipeline, then the report.
+//! - [`reap`]: the `reap` command: the pipeline or a plan, the gate, consent, deletes, report.
+//! - [`reaper`]: the delete executor (rate limit, concurrency, the one dry-run check, audit).
 //! - [`duration`]: durations on the command line, ages in the report.
 
 pub mod classify;
@@ -31,7 +34,10 @@ pub mod error;
 pub mod gate;
 pub mod k8s;
 pub mod output;
+pub mod pipeline;
 pub mod pod;
+pub mod reap;
+pub mod reaper;
 pub mod scan;
 pub mod selector;
 pub mod state;
@@ -40,7 +46,7 @@ use clap::CommandFactory;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
-use crate::config::{Presentation, ScanConfig, Verbosity};
+use crate::config::{Presentation, ReapConfig, ScanConfig, Verbosity};
 pub use crate::error::{Error, ExitCode};
 
 /// Runs a parsed command line. Errors carry their exit code ([`Error::exit_code`]).
@@ -51,13 +57,26 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
     match &cli.command {
         Command::Scan(args) => {
             let config = ScanConfig::from_args(args)?;
-            scan::run(&config, presentation, &mut stdout)
+            runtime()?.block_on(scan::run(&config, presentation, &mut stdout))
+        }
+        Command::Reap(args) => {
+            let config = ReapConfig::from_args(args)?;
+            runtime()?.block_on(reap::run(&config, presentation, &mut stdout))
         }
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "kyuubi-reaper", &mut stdout);
             Ok(ExitCode::Success)
         }
     }
+}
+
+/// The one tokio runtime of the run. One thread: the work is waiting on API servers, and
+/// decoding pages and judging pods is cheap next to it.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
 /// Logs go to stderr through tracing: warnings by default, more with `-v`, none with `-q`;

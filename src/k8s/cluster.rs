@@ -1,23 +1,26 @@
-//! Pods from a live cluster, through kube-rs.
+//! Pods from a live cluster, and their deletion, through kube-rs.
 //!
 //! Owns: building one kube [`Client`] per `--context` (kubeconfig, `--kubeconfig`, or in-cluster
-//! config), listing candidate pods with the candidate selector applied by the server, paginated
-//! (`limit=500` + `continue`), and reading the API server's clock from the `Date` header of the
-//! first answer, so ages are measured against the server's clock rather than ours. This is the
-//! only module that talks to an API server. Must not: judge or delete pods.
+//! config) with kube's own retry layer off and our timeouts on, listing candidate pods with the
+//! candidate selector applied by the server, paginated (`limit=500` + `continue`), reading the
+//! API server's clock from the `Date` header of the first answer (so ages are measured against
+//! the server's clock rather than ours), and deleting one pod with `uid` + `resourceVersion`
+//! preconditions. Every request goes through the one [`Sender`] of the connection. This is the
+//! only module that talks to an API server. Must not: judge pods, decide which to delete, or map
+//! errors to exit codes (that is `error.rs`).
 
 use std::path::{Path, PathBuf};
 
 use http::StatusCode;
-use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use kube::Client;
-use kube::api::ListParams;
+use kube::api::{DeleteParams, ListParams, Preconditions, PropagationPolicy};
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+use tokio::time::Instant;
 
+use super::request::{RequestFailure, RequestPolicy, Sender};
 use super::{Listing, pod_info};
-use crate::error::ExitCode;
 use crate::selector::LabelSelector;
 
 /// Page size for list calls: kubectl's default, a good balance of round trips and memory.
@@ -62,16 +65,19 @@ pub enum ClusterError {
         #[source]
         source: kube::Error,
     },
-    /// The request did not get an answer (connection refused, TLS, timeout).
-    #[error("listing pods in {scope}{} failed", in_context(context.as_deref()))]
+    /// The request did not get an answer (connection refused, TLS, timeout, deadline), after
+    /// the retries the policy allows.
+    #[error("listing pods in {scope}{} failed after {attempts} attempt(s)", in_context(context.as_deref()))]
     Request {
         /// The context.
         context: Option<String>,
         /// `namespace X` or `all namespaces`.
         scope: String,
-        /// What kube-rs reported.
+        /// Attempts made.
+        attempts: u32,
+        /// Why there was no answer.
         #[source]
-        source: kube::Error,
+        source: RequestFailure,
     },
     /// The API server answered with an error status.
     #[error("listing pods in {scope}{} failed: {code} {reason}: {message}{}", in_context(context.as_deref()), hint(*code))]
@@ -97,18 +103,6 @@ pub enum ClusterError {
         /// What did not parse.
         message: String,
     },
-}
-
-impl ClusterError {
-    /// A kubeconfig problem, wherever its path came from, or no configuration at all, is an
-    /// input error (exit 2); anything else is a cluster error (3).
-    #[must_use]
-    pub fn exit_code(&self) -> ExitCode {
-        match self {
-            ClusterError::Kubeconfig { .. } | ClusterError::NoConfig(_) => ExitCode::Input,
-            _ => ExitCode::Cluster,
-        }
-    }
 }
 
 fn in_path(path: Option<&Path>) -> String {
@@ -137,13 +131,16 @@ fn hint(code: u16) -> &'static str {
 }
 
 /// A client for one context.
+#[derive(Debug, Clone)]
 pub struct Connection {
-    /// The kube client.
-    pub client: Client,
+    /// Sends every request of this context under the run's policy.
+    pub sender: Sender,
     /// The context's name, when it comes from a kubeconfig.
     pub context: Option<String>,
     /// The namespace to list when neither `-n` nor `-A` is given.
     pub default_namespace: String,
+    /// The API server's URL: contexts of one server share its rate limit.
+    pub server: String,
 }
 
 /// The kubeconfig that kube reads when none is given: `$KUBECONFIG` when set (possibly a
@@ -159,9 +156,12 @@ fn default_kubeconfig() -> Option<PathBuf> {
 
 /// Builds a client for `context` (the current context when `None`) from `kubeconfig` (the
 /// usual `$KUBECONFIG` / `~/.kube/config` when `None`, falling back to the in-cluster config).
+/// Requests follow `policy`, and none is sent after `deadline`.
 pub async fn connect(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
+    policy: RequestPolicy,
+    deadline: Instant,
 ) -> Result<Connection, ClusterError> {
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
@@ -207,15 +207,24 @@ pub async fn connect(
         // No kubeconfig at all: the in-cluster configuration, which names no context.
         (None, None) => (Config::infer().await.map_err(ClusterError::NoConfig)?, None),
     };
+    let mut config = config;
+    // kube retries 429/503/504 up to 15 times with backoff up to 1000 s by default; the
+    // policy of `request` is the only one.
+    config.default_retry = false;
+    config.connect_timeout = Some(policy.timeout);
+    config.read_timeout = Some(policy.timeout);
+    config.write_timeout = Some(policy.timeout);
     let default_namespace = config.default_namespace.clone();
+    let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(|source| ClusterError::Client {
         context: name.clone(),
         source,
     })?;
     Ok(Connection {
-        client,
+        sender: Sender::new(client, policy, deadline, None),
         context: name,
         default_namespace,
+        server,
     })
 }
 
@@ -288,32 +297,18 @@ async fn list_scope(
                     scope: scope.clone(),
                     message: e.to_string(),
                 })?;
-        let response = connection
-            .client
-            .send(request.map(kube::client::Body::from))
-            .await
-            .map_err(|source| ClusterError::Request {
-                context: context.clone(),
-                scope: scope.clone(),
-                source,
-            })?;
+        let sent = connection.sender.send(&request).await;
+        let answer = sent.result.map_err(|source| ClusterError::Request {
+            context: context.clone(),
+            scope: scope.clone(),
+            attempts: sent.attempts,
+            source,
+        })?;
         if listing.server_time.is_none() {
-            listing.server_time = response
-                .headers()
-                .get(http::header::DATE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_http_date);
+            listing.server_time = answer.date;
         }
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect_bytes()
-            .await
-            .map_err(|source| ClusterError::Request {
-                context: context.clone(),
-                scope: scope.clone(),
-                source,
-            })?;
+        let status = answer.status;
+        let body = answer.body;
         if status == StatusCode::GONE && token.is_some() && restarts < EXPIRED_RESTARTS {
             // The continue token expired (the server compacted past it): start this scope
             // again from the beginning, dropping what the expired list returned.
@@ -356,18 +351,7 @@ fn api_error(
     status: StatusCode,
     body: &[u8],
 ) -> ClusterError {
-    let parsed: Option<kube::core::Status> = serde_json::from_slice(body).ok();
-    let (reason, message) = match parsed {
-        Some(s) if !s.message.is_empty() || !s.reason.is_empty() => (s.reason, s.message),
-        _ => (
-            status.canonical_reason().unwrap_or("").to_string(),
-            String::from_utf8_lossy(body)
-                .trim()
-                .chars()
-                .take(300)
-                .collect(),
-        ),
-    };
+    let (reason, message) = status_text(status, body);
     ClusterError::Api {
         context,
         scope,
@@ -377,12 +361,127 @@ fn api_error(
     }
 }
 
-/// Parses an HTTP `Date` header (RFC 9110 IMF-fixdate, e.g. `Fri, 27 Nov 2026 18:43:58 GMT`).
-#[must_use]
-pub fn parse_http_date(value: &str) -> Option<Timestamp> {
-    jiff::fmt::rfc2822::parse(value.trim())
-        .ok()
-        .map(|zoned| zoned.timestamp())
+/// The `Status.reason` and `Status.message` of an error answer, or the HTTP reason phrase and
+/// the start of the body when it is not a `Status`.
+fn status_text(status: StatusCode, body: &[u8]) -> (String, String) {
+    let parsed: Option<kube::core::Status> = serde_json::from_slice(body).ok();
+    match parsed {
+        Some(s) if !s.message.is_empty() || !s.reason.is_empty() => (s.reason, s.message),
+        _ => (
+            status.canonical_reason().unwrap_or("").to_string(),
+            String::from_utf8_lossy(body)
+                .trim()
+                .chars()
+                .take(300)
+                .collect(),
+        ),
+    }
+}
+
+/// One pod to delete, exactly as it was judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteTarget<'a> {
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Pod name.
+    pub name: &'a str,
+    /// `metadata.uid` when judged: a pod recreated under the same name is not deleted.
+    pub uid: &'a str,
+    /// `metadata.resourceVersion` when judged: a pod changed since is not deleted.
+    pub resource_version: &'a str,
+    /// `gracePeriodSeconds`, or the pod's own when `None`.
+    pub grace_period: Option<u32>,
+    /// Ask for the server's dry run (`dryRun=All`): admission and RBAC run, nothing is removed.
+    pub server_dry_run: bool,
+}
+
+/// What the API server made of a delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteAnswer {
+    /// 200 or 202: deleted (in a server dry run: would be).
+    Accepted,
+    /// 404: the pod is already gone.
+    Gone,
+    /// 409: the preconditions failed; the pod changed or was replaced since it was judged.
+    Changed(String),
+    /// 401 or 403: this identity may not delete here, so no further delete in the context can
+    /// succeed either.
+    Denied {
+        /// The HTTP status.
+        code: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// Any other error status that is final, or a 429/5xx still returned after the retries.
+    Rejected {
+        /// The HTTP status.
+        code: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// No answer after the retries: timeouts, connection errors, or the deadline.
+    NoAnswer(RequestFailure),
+}
+
+/// The final answer of a delete and the attempts it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    /// What the server said last.
+    pub answer: DeleteAnswer,
+    /// DELETE requests sent.
+    pub attempts: u32,
+}
+
+/// Deletes one pod with `uid` + `resourceVersion` preconditions and background propagation (so
+/// the executors the driver owns go too), retried per the connection's policy.
+pub async fn delete_pod(connection: &Connection, target: &DeleteTarget<'_>) -> Deleted {
+    let params = DeleteParams {
+        dry_run: target.server_dry_run,
+        grace_period_seconds: target.grace_period,
+        propagation_policy: Some(PropagationPolicy::Background),
+        preconditions: Some(Preconditions {
+            uid: Some(target.uid.to_string()),
+            resource_version: Some(target.resource_version.to_string()),
+        }),
+    };
+    let path = format!("/api/v1/namespaces/{}/pods", target.namespace);
+    let request = match kube::core::Request::new(path).delete(target.name, &params) {
+        Ok(request) => request,
+        Err(e) => {
+            return Deleted {
+                answer: DeleteAnswer::Rejected {
+                    code: 0,
+                    message: format!("cannot build the request: {e}"),
+                },
+                attempts: 0,
+            };
+        }
+    };
+    let sent = connection.sender.send(&request).await;
+    let answer = match sent.result {
+        Err(failure) => DeleteAnswer::NoAnswer(failure),
+        Ok(answer) => {
+            let code = answer.status.as_u16();
+            let message = || status_text(answer.status, &answer.body).1;
+            match code {
+                200..=299 => DeleteAnswer::Accepted,
+                404 => DeleteAnswer::Gone,
+                409 => DeleteAnswer::Changed(message()),
+                401 | 403 => DeleteAnswer::Denied {
+                    code,
+                    message: message(),
+                },
+                _ => DeleteAnswer::Rejected {
+                    code,
+                    message: message(),
+                },
+            }
+        }
+    };
+    Deleted {
+        answer,
+        attempts: sent.attempts,
+    }
 }
 
 #[cfg(test)]
@@ -395,10 +494,18 @@ mod tests {
 
     fn mock_connection() -> (Connection, Handle) {
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let policy = RequestPolicy::default();
+        let sender = Sender::new(
+            Client::new(service, "spark"),
+            policy,
+            Instant::now() + policy.deadline,
+            None,
+        );
         let connection = Connection {
-            client: Client::new(service, "spark"),
+            sender,
             context: Some("prod".into()),
             default_namespace: "spark".into(),
+            server: "https://prod:6443/".into(),
         };
         (connection, handle)
     }
@@ -599,7 +706,6 @@ mod tests {
         .await
         .unwrap_err();
         server.await.unwrap();
-        assert_eq!(err.exit_code(), ExitCode::Cluster);
         let text = err.to_string();
         assert!(text.contains("namespace spark (context prod)"), "{text}");
         assert!(text.contains("403 Forbidden"), "{text}");
@@ -608,6 +714,7 @@ mod tests {
 
     #[test]
     fn parses_http_dates() {
+        use crate::k8s::request::parse_http_date;
         assert_eq!(
             parse_http_date("Fri, 27 Nov 2026 18:43:58 GMT"),
             Some("2026-11-27T18:43:58Z".parse().unwrap())

@@ -2,11 +2,12 @@
 //!
 //! Owns: turning a `k8s_openapi` [`Pod`] into the crate's [`PodInfo`] (including when a pod is
 //! taken to have terminated), for both pod sources: a saved pod list ([`mod@file`]) and a live
-//! cluster ([`cluster`]). Nothing past this module sees a k8s-openapi or kube type. Must not:
-//! judge pods.
+//! cluster ([`cluster`]), whose requests all go through [`request`]. Nothing past this module
+//! sees a k8s-openapi or kube type. Must not: judge pods.
 
 pub mod cluster;
 pub mod file;
+pub mod request;
 
 use std::collections::BTreeMap;
 

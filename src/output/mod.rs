@@ -21,6 +21,8 @@ use crate::duration::human;
 use crate::pod::{PodInfo, PodPhase};
 use crate::state::{SourceKind, SourceSummary};
 
+pub mod reap;
+
 /// The version of the JSON/YAML document. Fields may be added within a version; none is
 /// removed or changes meaning.
 pub const SCHEMA: &str = "kyuubi-reaper.scan/v1";
@@ -146,6 +148,11 @@ pub struct Report {
     pub clocks: Vec<Clock>,
     /// Candidate pods that could not be judged, with the reason.
     pub skipped: Vec<String>,
+    /// Where the pods were listed: `cluster` (a plan `reap --plan` can apply) or `file`.
+    pub pods_from: &'static str,
+    /// When the report was made (the local clock): `reap --plan` refuses an old plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_at: Option<Timestamp>,
 }
 
 impl Report {
@@ -183,6 +190,8 @@ impl Report {
             sources,
             clocks,
             skipped,
+            pods_from: "cluster",
+            generated_at: None,
         }
     }
 
@@ -273,6 +282,12 @@ pub fn render(
             Ok(())
         }
     }
+}
+
+/// The terminal's width, when it can be told.
+#[must_use]
+pub fn terminal_width() -> Option<u16> {
+    Table::new().width()
 }
 
 /// The table for people: namespace, pod, tag, phase, time since termination, verdict, class and

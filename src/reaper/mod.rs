@@ -1,0 +1,437 @@
+//! The delete executor shared by `reap` (and, later, `watch`).
+//!
+//! Owns: issuing the deletes of an ordered list of [`plan::Target`]s: the one place where the
+//! dry-run mode is checked; a client-side rate limit per API server (`--qps`, `--burst`, shared
+//! by contexts of the same server); bounded concurrency over all contexts; the meaning of each
+//! answer for the pod (404 gone, 409 changed and never retried, 401/403 stop the context at
+//! once); stopping new work on cancellation or at the deadline; and one audit record per
+//! outcome, written as it completes. Retries and timeouts are the request policy's
+//! (`k8s::request`). Must not: judge pods, decide which pods are targets, talk kube types, or
+//! format reports.
+
+pub mod plan;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use futures::StreamExt;
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{DeleteMode, Pace};
+use crate::k8s::cluster::{self, Connection, DeleteAnswer, DeleteTarget};
+use crate::k8s::request::RateLimit;
+use plan::Target;
+
+/// What happened to one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeKind {
+    /// The API server accepted the DELETE.
+    Deleted,
+    /// Already gone (404, or no longer listed when a plan was applied).
+    Gone,
+    /// Changed or replaced since it was judged (409, or a plan's pod listed differently):
+    /// skipped, never retried.
+    Changed,
+    /// Not deleted: retries used up, denied, rejected, the deadline passed, or the run was
+    /// interrupted (`attempts` 0: never sent).
+    Failed,
+    /// A dry run: nothing removed.
+    DryRun,
+}
+
+impl OutcomeKind {
+    /// As reports spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Deleted => "deleted",
+            OutcomeKind::Gone => "gone",
+            OutcomeKind::Changed => "changed",
+            OutcomeKind::Failed => "failed",
+            OutcomeKind::DryRun => "dry-run",
+        }
+    }
+}
+
+/// The outcome of one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What happened.
+    pub kind: OutcomeKind,
+    /// DELETE requests sent for it.
+    pub attempts: u32,
+    /// The HTTP status of the last answer, if there was one.
+    pub http_status: Option<u16>,
+    /// Why it was not deleted (or what the server said), if anything went wrong.
+    pub error: Option<String>,
+    /// When it completed.
+    pub at: Timestamp,
+}
+
+impl Outcome {
+    /// An outcome decided without sending anything.
+    #[must_use]
+    pub fn unsent(kind: OutcomeKind, error: Option<String>) -> Self {
+        Self {
+            kind,
+            attempts: 0,
+            http_status: None,
+            error,
+            at: Timestamp::now(),
+        }
+    }
+}
+
+/// Where outcomes are recorded as they complete: the audit log, a line on stderr, the
+/// progress bar.
+pub trait Recorder: Sync {
+    /// Called once per target, as soon as its outcome is known.
+    fn record(&self, target: &Target, outcome: &Outcome);
+}
+
+/// The results of a run so far: one slot per target, filled as each completes, and which were
+/// started. Kept outside the executor so that a run cut short still reports what it did.
+#[derive(Debug)]
+pub struct Results {
+    slots: Mutex<(Vec<Option<Outcome>>, Vec<bool>)>,
+}
+
+impl Results {
+    /// Empty results for `n` targets.
+    #[must_use]
+    pub fn new(n: usize) -> Self {
+        Self {
+            slots: Mutex::new((vec![None; n], vec![false; n])),
+        }
+    }
+
+    fn start(&self, index: usize) {
+        self.lock().1[index] = true;
+    }
+
+    fn set(&self, index: usize, outcome: Outcome) {
+        self.lock().0[index] = Some(outcome);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Option<Outcome>>, Vec<bool>)> {
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every outcome: a target that was in flight when the run was cut short, or never
+    /// started, gets a `failed` outcome that says so (and is recorded now).
+    pub fn finish(self, targets: &[Target], recorder: &dyn Recorder) -> Vec<Outcome> {
+        let (slots, started) = self
+            .slots
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slots
+            .into_iter()
+            .zip(started)
+            .zip(targets)
+            .map(|((slot, started), target)| {
+                slot.unwrap_or_else(|| {
+                    let outcome = Outcome {
+                        attempts: u32::from(started),
+                        ..Outcome::unsent(
+                            OutcomeKind::Failed,
+                            Some(if started {
+                                "interrupted while the DELETE was in flight: it may or may not \
+                                 have been applied"
+                                    .into()
+                            } else {
+                                "not attempted: the run was interrupted".into()
+                            }),
+                        )
+                    };
+                    recorder.record(target, &outcome);
+                    outcome
+                })
+            })
+            .collect()
+    }
+}
+
+/// Issues the deletes of a run.
+pub struct Executor<'a> {
+    connections: Vec<Connection>,
+    mode: DeleteMode,
+    concurrency: usize,
+    grace_period: Option<u32>,
+    recorder: &'a dyn Recorder,
+    cancel: CancellationToken,
+    /// Contexts (by group) where a 401/403 stopped every further delete, with why.
+    stopped: Mutex<HashMap<usize, String>>,
+}
+
+impl<'a> Executor<'a> {
+    /// An executor deleting through `connections` (indexed by [`Target::group`]; `None` where a
+    /// group has no cluster). Contexts of the same API server share one rate limit.
+    #[must_use]
+    pub fn new(
+        connections: Vec<Connection>,
+        mode: DeleteMode,
+        pace: Pace,
+        grace_period: Option<u32>,
+        recorder: &'a dyn Recorder,
+        cancel: CancellationToken,
+    ) -> Self {
+        let mut limits: HashMap<String, RateLimit> = HashMap::new();
+        let connections = connections
+            .into_iter()
+            .map(|c| {
+                let limit = limits
+                    .entry(c.server.clone())
+                    .or_insert_with(|| RateLimit::new(pace.qps, pace.burst))
+                    .clone();
+                Connection {
+                    sender: c.sender.with_limit(Some(limit)),
+                    ..c
+                }
+            })
+            .collect();
+        Self {
+            connections,
+            mode,
+            concurrency: pace.concurrency.max(1),
+            grace_period,
+            recorder,
+            cancel,
+            stopped: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Deletes every target, in order, at most `concurrency` at once, filling `results` as each
+    /// completes. Stops starting new deletes when cancelled or past the deadline.
+    pub async fn run(&self, targets: &[Target], results: &Results) {
+        futures::stream::iter(targets.iter().enumerate())
+            .map(|(index, target)| async move {
+                let outcome = self.one(index, target, results).await;
+                self.recorder.record(target, &outcome);
+                results.set(index, outcome);
+            })
+            .buffer_unordered(self.concurrency)
+            .collect::<()>()
+            .await;
+    }
+
+    fn stopped_because(&self, group: usize) -> Option<String> {
+        self.stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&group)
+            .cloned()
+    }
+
+    async fn one(&self, index: usize, target: &Target, results: &Results) -> Outcome {
+        if self.cancel.is_cancelled() {
+            return Outcome::unsent(
+                OutcomeKind::Failed,
+                Some("not attempted: the run was interrupted".into()),
+            );
+        }
+        let Some(connection) = self.connections.get(target.group) else {
+            return Outcome::unsent(
+                OutcomeKind::Failed,
+                Some("not attempted: no cluster connection for its context".into()),
+            );
+        };
+        if let Some(why) = self.stopped_because(target.group) {
+            return Outcome::unsent(OutcomeKind::Failed, Some(format!("not attempted: {why}")));
+        }
+        if connection.sender.past_deadline() {
+            return Outcome::unsent(
+                OutcomeKind::Failed,
+                Some("not attempted: the run's --deadline passed".into()),
+            );
+        }
+        let (Some(uid), Some(resource_version)) = (&target.uid, &target.resource_version) else {
+            return Outcome::unsent(
+                OutcomeKind::Failed,
+                Some(
+                    "listed without uid or resourceVersion: cannot delete with preconditions"
+                        .into(),
+                ),
+            );
+        };
+        // The one dry-run check: a client dry run sends nothing, a server dry run sends
+        // `dryRun=All`, anything else deletes.
+        let server_dry_run = match self.mode {
+            DeleteMode::DryRunClient => return Outcome::unsent(OutcomeKind::DryRun, None),
+            DeleteMode::DryRunServer => true,
+            DeleteMode::Send => false,
+        };
+        results.start(index);
+        let request = DeleteTarget {
+            namespace: &target.namespace,
+            name: &target.name,
+            uid,
+            resource_version,
+            // Terminated pods get the server's grace (0 for a pod in a terminal phase).
+            grace_period: if target.terminated_at.is_some() {
+                None
+            } else {
+                self.grace_period
+            },
+            server_dry_run,
+        };
+        let deleted = cluster::delete_pod(connection, &request).await;
+        let attempts = deleted.attempts;
+        let outcome = |kind, http_status: Option<u16>, error: Option<String>| Outcome {
+            kind,
+            attempts,
+            http_status,
+            error,
+            at: Timestamp::now(),
+        };
+        match deleted.answer {
+            DeleteAnswer::Accepted if server_dry_run => {
+                outcome(OutcomeKind::DryRun, Some(200), None)
+            }
+            DeleteAnswer::Accepted => outcome(OutcomeKind::Deleted, Some(200), None),
+            DeleteAnswer::Gone => outcome(OutcomeKind::Gone, Some(404), None),
+            DeleteAnswer::Changed(message) => {
+                outcome(OutcomeKind::Changed, Some(409), Some(message))
+            }
+            DeleteAnswer::Denied { code, message } => {
+                let context = target.context.as_deref().unwrap_or("in-cluster");
+                let why = format!(
+                    "context {context} stopped after {code} on a DELETE (the identity may not \
+                     delete pods in namespace {}; it needs `delete` on `pods`)",
+                    target.namespace
+                );
+                tracing::error!("{why}: {message}");
+                self.stopped
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .entry(target.group)
+                    .or_insert(why);
+                outcome(
+                    OutcomeKind::Failed,
+                    Some(code),
+                    Some(format!("{code}: {message}")),
+                )
+            }
+            DeleteAnswer::Rejected { code, message } => outcome(
+                OutcomeKind::Failed,
+                (code != 0).then_some(code),
+                Some(if code == 0 {
+                    message
+                } else {
+                    format!("{code}: {message}")
+                }),
+            ),
+            DeleteAnswer::NoAnswer(failure) => {
+                outcome(OutcomeKind::Failed, None, Some(failure.to_string()))
+            }
+        }
+    }
+}
+
+/// One line of the audit log.
+#[derive(Debug, Serialize)]
+pub struct AuditLine<'a> {
+    /// When the outcome was known.
+    pub time: Timestamp,
+    /// The run's id (also in the report).
+    pub run_id: &'a str,
+    /// `delete`, `dry-run-client` or `dry-run-server`.
+    pub mode: &'static str,
+    /// Context.
+    pub context: Option<&'a str>,
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Pod name.
+    pub pod: &'a str,
+    /// The uid precondition.
+    pub uid: Option<&'a str>,
+    /// The resourceVersion precondition.
+    pub resource_version: Option<&'a str>,
+    /// `kyuubi-unique-tag`.
+    pub tag: &'a str,
+    /// `spark-app-selector`.
+    pub app_id: Option<&'a str>,
+    /// Verdict class.
+    pub class: &'a str,
+    /// Rule.
+    pub rule: u8,
+    /// Reason.
+    pub reason: &'a str,
+    /// Outcome.
+    pub outcome: OutcomeKind,
+    /// HTTP status of the last answer.
+    pub http_status: Option<u16>,
+    /// DELETE requests sent.
+    pub attempts: u32,
+    /// What went wrong, if anything.
+    pub error: Option<&'a str>,
+}
+
+impl<'a> AuditLine<'a> {
+    /// The audit line of one outcome.
+    #[must_use]
+    pub fn new(
+        run_id: &'a str,
+        mode: DeleteMode,
+        target: &'a Target,
+        outcome: &'a Outcome,
+    ) -> Self {
+        Self {
+            time: outcome.at,
+            run_id,
+            mode: mode.as_str(),
+            context: target.context.as_deref(),
+            namespace: &target.namespace,
+            pod: &target.name,
+            uid: target.uid.as_deref(),
+            resource_version: target.resource_version.as_deref(),
+            tag: &target.tag,
+            app_id: target.app_id.as_deref(),
+            class: &target.class,
+            rule: target.rule,
+            reason: &target.reason,
+            outcome: outcome.kind,
+            http_status: outcome.http_status,
+            attempts: outcome.attempts,
+            error: outcome.error.as_deref(),
+        }
+    }
+}
+
+/// The `--audit-log` file: appended to, one JSON line per outcome, flushed as written.
+#[derive(Debug)]
+pub struct AuditLog {
+    file: Mutex<std::fs::File>,
+}
+
+impl AuditLog {
+    /// Opens (creating if needed) `path` for appending.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Self {
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Appends one line and flushes it to the file.
+    pub fn write(&self, line: &AuditLine<'_>) -> std::io::Result<()> {
+        let mut text = serde_json::to_vec(line).map_err(std::io::Error::other)?;
+        text.push(b'\n');
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // One write per line: with O_APPEND, lines of concurrent runs do not interleave.
+        file.write_all(&text)?;
+        file.flush()
+    }
+}

@@ -3,8 +3,8 @@
 //! Kyuubi runs Spark engines as driver pods labelled `kyuubi-unique-tag=<uuid>`, and its own
 //! cleanup of those pods lives in server memory (lost on restart) and is off by default. This
 //! crate decides which pods are orphans from Kyuubi's *own* state (its metadata store, and the
-//! engine registrations in ZooKeeper's files) and reports them; verdict rules, safety model and
-//! exit codes follow the project's design.
+//! engine registrations in ZooKeeper's files), reports them, and deletes them safely; verdict
+//! rules, safety model and exit codes follow the project's design.
 //!
 //! # Layout
 //!

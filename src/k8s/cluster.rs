@@ -712,6 +712,84 @@ mod tests {
         assert!(text.contains("`list` on `pods`"), "{text}");
     }
 
+    fn target(server_dry_run: bool, grace_period: Option<u32>) -> DeleteTarget<'static> {
+        DeleteTarget {
+            namespace: "spark",
+            name: "d1",
+            uid: "u-1",
+            resource_version: "42",
+            grace_period,
+            server_dry_run,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delete_carries_the_preconditions_and_background_propagation() {
+        let (connection, mut handle) = mock_connection();
+        let server = tokio::spawn(async move {
+            let (request, send) = handle.next_request().await.unwrap();
+            assert_eq!(request.method(), http::Method::DELETE);
+            assert_eq!(request.uri().path(), "/api/v1/namespaces/spark/pods/d1");
+            let body = request.into_body().collect_bytes().await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                body,
+                serde_json::json!({
+                    "propagationPolicy": "Background",
+                    "preconditions": {"uid": "u-1", "resourceVersion": "42"}
+                })
+            );
+            send.send_response(status(200, "", "ok"));
+            let (request, send) = handle.next_request().await.unwrap();
+            let body = request.into_body().collect_bytes().await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["dryRun"], serde_json::json!(["All"]));
+            assert_eq!(body["gracePeriodSeconds"], 5);
+            send.send_response(status(200, "", "ok"));
+        });
+        let deleted = delete_pod(&connection, &target(false, None)).await;
+        assert_eq!(
+            (deleted.answer, deleted.attempts),
+            (DeleteAnswer::Accepted, 1)
+        );
+        let deleted = delete_pod(&connection, &target(true, Some(5))).await;
+        assert_eq!(deleted.answer, DeleteAnswer::Accepted);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn delete_answers_mean_gone_changed_denied_or_rejected() {
+        let (connection, mut handle) = mock_connection();
+        let server = tokio::spawn(async move {
+            for (code, reason) in [
+                (404, "NotFound"),
+                (409, "Conflict"),
+                (403, "Forbidden"),
+                (422, "Invalid"),
+            ] {
+                let (_, send) = handle.next_request().await.unwrap();
+                send.send_response(status(code, reason, &format!("{reason} said the server")));
+            }
+        });
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            let deleted = delete_pod(&connection, &target(false, None)).await;
+            assert_eq!(deleted.attempts, 1, "none of these is retried");
+            answers.push(deleted.answer);
+        }
+        server.await.unwrap();
+        assert_eq!(answers[0], DeleteAnswer::Gone);
+        assert_eq!(
+            answers[1],
+            DeleteAnswer::Changed("Conflict said the server".into())
+        );
+        assert!(matches!(answers[2], DeleteAnswer::Denied { code: 403, .. }));
+        assert!(matches!(
+            answers[3],
+            DeleteAnswer::Rejected { code: 422, .. }
+        ));
+    }
+
     #[test]
     fn parses_http_dates() {
         use crate::k8s::request::parse_http_date;

@@ -435,3 +435,190 @@ impl AuditLog {
         file.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::request::{RequestPolicy, Sender};
+    use http::{Request, Response};
+    use kube::client::Body;
+    use tokio::time::Instant;
+
+    type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+
+    fn connection() -> (Connection, Handle) {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let policy = RequestPolicy::default();
+        let sender = Sender::new(
+            kube::Client::new(service, "spark"),
+            policy,
+            Instant::now() + policy.deadline,
+            None,
+        );
+        let connection = Connection {
+            sender,
+            context: Some("prod".into()),
+            default_namespace: "spark".into(),
+            server: "https://prod/".into(),
+        };
+        (connection, handle)
+    }
+
+    fn targets(n: usize) -> Vec<Target> {
+        (0..n)
+            .map(|i| Target {
+                group: 0,
+                context: Some("prod".into()),
+                namespace: "spark".into(),
+                name: format!("d{i}"),
+                uid: Some(format!("u{i}")),
+                resource_version: Some("1".into()),
+                tag: format!("t{i}"),
+                app_id: None,
+                class: "terminated".into(),
+                rule: 6,
+                reason: String::new(),
+                terminated_at: Some(Timestamp::UNIX_EPOCH),
+                created_at: Timestamp::UNIX_EPOCH,
+            })
+            .collect()
+    }
+
+    #[derive(Default)]
+    struct Log(Mutex<Vec<(String, OutcomeKind)>>);
+
+    impl Recorder for Log {
+        fn record(&self, target: &Target, outcome: &Outcome) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((target.name.clone(), outcome.kind));
+        }
+    }
+
+    fn pace(concurrency: usize) -> Pace {
+        Pace {
+            qps: 1000.0,
+            burst: 1000,
+            concurrency,
+        }
+    }
+
+    fn answer(code: u16) -> Response<Body> {
+        Response::builder()
+            .status(code)
+            .body(Body::from(
+                format!(r#"{{"kind":"Status","code":{code},"message":"m{code}","reason":"R"}}"#)
+                    .into_bytes(),
+            ))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_client_dry_run_sends_nothing() {
+        let (connection, mut handle) = connection();
+        let log = Log::default();
+        let executor = Executor::new(
+            vec![connection],
+            DeleteMode::DryRunClient,
+            pace(4),
+            None,
+            &log,
+            CancellationToken::new(),
+        );
+        let targets = targets(3);
+        let results = Results::new(3);
+        executor.run(&targets, &results).await;
+        drop(executor);
+        let outcomes = results.finish(&targets, &log);
+        assert!(outcomes.iter().all(|o| o.kind == OutcomeKind::DryRun));
+        assert!(outcomes.iter().all(|o| o.attempts == 0));
+        assert_eq!(log.0.lock().unwrap().len(), 3, "one record per target");
+        assert!(
+            futures::poll!(Box::pin(handle.next_request())).is_pending(),
+            "no request was sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn forbidden_stops_the_context_and_other_answers_do_not() {
+        let (connection, mut handle) = connection();
+        let server = tokio::spawn(async move {
+            // d0 gone, d1 changed, d2 forbidden; nothing after that may arrive.
+            for code in [404, 409, 403] {
+                let (_, send) = handle.next_request().await.unwrap();
+                send.send_response(answer(code));
+            }
+            handle
+        });
+        let log = Log::default();
+        let executor = Executor::new(
+            vec![connection],
+            DeleteMode::Send,
+            pace(1),
+            None,
+            &log,
+            CancellationToken::new(),
+        );
+        let targets = targets(5);
+        let results = Results::new(5);
+        executor.run(&targets, &results).await;
+        let mut handle = server.await.unwrap();
+        let outcomes = results.finish(&targets, &log);
+        let kinds: Vec<_> = outcomes.iter().map(|o| o.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                OutcomeKind::Gone,
+                OutcomeKind::Changed,
+                OutcomeKind::Failed,
+                OutcomeKind::Failed,
+                OutcomeKind::Failed
+            ]
+        );
+        assert_eq!(outcomes[2].http_status, Some(403));
+        assert_eq!(outcomes[3].attempts, 0, "never sent after the 403");
+        assert!(
+            outcomes[4]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("`delete` on `pods`"),
+            "{:?}",
+            outcomes[4].error
+        );
+        assert!(futures::poll!(Box::pin(handle.next_request())).is_pending());
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_run_starts_nothing_and_says_so() {
+        let (connection, _handle) = connection();
+        let log = Log::default();
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let executor = Executor::new(
+            vec![connection],
+            DeleteMode::Send,
+            pace(2),
+            None,
+            &log,
+            cancel,
+        );
+        let targets = targets(2);
+        let results = Results::new(2);
+        executor.run(&targets, &results).await;
+        let outcomes = results.finish(&targets, &log);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.kind == OutcomeKind::Failed && o.attempts == 0)
+        );
+        assert!(
+            outcomes[0]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("interrupted")
+        );
+    }
+}

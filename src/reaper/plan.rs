@@ -2,7 +2,7 @@
 //!
 //! Owns: [`Target`], one pod to delete exactly as it was judged (its `uid` and
 //! `resourceVersion` become the DELETE's preconditions); the targets of a judged run
-//! ([`from_judged`]) or of a reviewed `scan -o json` plan ([`parse_plan`], [`Plan::targets`]);
+//! ([`from_judged`]) or of a reviewed `scan -o json` plan ([`parse_plan`], [`match_plan`]);
 //! and the order the work is done in ([`order`]): oldest-terminated first, interleaved across
 //! namespaces, so a run cut short has made even progress everywhere. Must not: read files or
 //! clocks, talk to an API server, or judge pods.

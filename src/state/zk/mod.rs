@@ -13,7 +13,8 @@
 //! - [`txnlog`]: the transaction log reader and txn decoder.
 //! - [`datadir`]: snapshot choice with fall-back, gap-free log replay onto the kept nodes.
 //! - [`registration`]: Kyuubi engine registration names and the engine-space filter.
-//! - [`writer`]: encoders of valid snapshots and logs, for tests and benchmark generators.
+//! - `writer` (feature `test-support`): encoders of valid snapshots and logs, for tests and
+//!   benchmark generators; not in the product build.
 //! - [`error`]: what went wrong, on which file, at which byte.
 //!
 //! Must not: talk to a ZooKeeper server, write the data directory, or judge pods.
@@ -24,6 +25,7 @@ pub mod jute;
 pub mod registration;
 pub mod snapshot;
 pub mod txnlog;
+#[cfg(any(test, feature = "test-support"))]
 pub mod writer;
 pub mod xerial;
 

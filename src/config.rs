@@ -13,8 +13,7 @@ use std::path::PathBuf;
 use crate::classify::{Policy, SuspectClass};
 use crate::cli::{ColorArg, DryRunArg, GlobalArgs, JudgeArgs, OutputArg, ReapArgs, ScanArgs};
 use crate::error::Error;
-use crate::k8s::cluster::Namespaces;
-use crate::k8s::file::NamespaceScope;
+use crate::k8s::Namespaces;
 use crate::k8s::request::RequestPolicy;
 use crate::output::Format;
 use crate::selector::LabelSelector;
@@ -27,7 +26,7 @@ pub enum PodSource {
         /// The file, or `-` for standard input.
         path: PathBuf,
         /// Which namespaces of the file to judge.
-        scope: NamespaceScope,
+        scope: Namespaces,
     },
     /// A live cluster.
     Cluster {
@@ -160,9 +159,9 @@ impl JudgeConfig {
             Some(path) => PodSource::File {
                 path: path.clone(),
                 scope: if namespaces.is_empty() {
-                    NamespaceScope::All
+                    Namespaces::All
                 } else {
-                    NamespaceScope::Only(namespaces)
+                    Namespaces::Only(namespaces)
                 },
             },
             None => PodSource::Cluster {
@@ -582,7 +581,7 @@ mod tests {
             c.judge.pods,
             PodSource::File {
                 path: "p.json".into(),
-                scope: NamespaceScope::All
+                scope: Namespaces::All
             }
         );
         let c = scan(&["--pods", "p.json", "-n", "a"]).unwrap();
@@ -590,7 +589,7 @@ mod tests {
             c.judge.pods,
             PodSource::File {
                 path: "p.json".into(),
-                scope: NamespaceScope::Only(vec!["a".into()])
+                scope: Namespaces::Only(vec!["a".into()])
             }
         );
         assert!(

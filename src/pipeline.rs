@@ -18,10 +18,11 @@ use crate::classify::{Judgement, classify};
 use crate::config::{JudgeConfig, PodSource};
 use crate::error::Error;
 use crate::gate;
-use crate::k8s::cluster::{self, Connection, Namespaces};
+use crate::k8s::Namespaces;
+use crate::k8s::cluster::{self, Connection};
 use crate::k8s::request::RequestPolicy;
 use crate::k8s::{Listing, file};
-use crate::output::Progress;
+use crate::output::{ClockSource, Progress};
 use crate::selector::LabelSelector;
 use crate::state::store::Store;
 use crate::state::{EngineState, SourceSummary, zk};
@@ -37,8 +38,8 @@ pub struct Group {
     pub listing: Listing,
     /// The judging clock.
     pub now: Timestamp,
-    /// `api-server` or `local`.
-    pub clock_from: &'static str,
+    /// Where the judging clock came from.
+    pub clock_from: ClockSource,
     /// One judgement per pod of `listing.pods`, in order (empty until judged).
     pub judgements: Vec<Judgement>,
 }
@@ -48,9 +49,9 @@ impl Group {
     #[must_use]
     pub fn clock_label(&self) -> String {
         match (self.clock_from, &self.context) {
-            ("api-server", Some(context)) => format!("API server (context {context})"),
-            ("api-server", None) => "API server".to_string(),
-            _ => "local".to_string(),
+            (ClockSource::ApiServer, Some(context)) => format!("API server (context {context})"),
+            (ClockSource::ApiServer, None) => "API server".to_string(),
+            (ClockSource::Local, _) => "local".to_string(),
         }
     }
 }
@@ -214,7 +215,7 @@ pub async fn list_pods(
                 connection: None,
                 listing,
                 now: Timestamp::now(),
-                clock_from: "local",
+                clock_from: ClockSource::Local,
                 judgements: Vec::new(),
             }])
         }
@@ -262,12 +263,13 @@ pub async fn list_context(
     })
     .await?;
     let (now, clock_from) = match listing.server_time {
-        Some(t) => (t, "api-server"),
-        None => (Timestamp::now(), "local"),
+        Some(t) => (t, ClockSource::ApiServer),
+        None => (Timestamp::now(), ClockSource::Local),
     };
     tracing::info!(
-        "context {label}: {} candidate pods, clock {now} ({clock_from})",
-        listing.pods.len()
+        "context {label}: {} candidate pods, clock {now} ({})",
+        listing.pods.len(),
+        clock_from.as_str()
     );
     Ok(Group {
         context: name,

@@ -20,24 +20,13 @@ use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use tokio::time::Instant;
 
 use super::request::{RequestFailure, RequestPolicy, Sender};
-use super::{Listing, pod_info};
+use super::{Listing, Namespaces, pod_info};
 use crate::selector::LabelSelector;
 
 /// Page size for list calls: kubectl's default, a good balance of round trips and memory.
 pub const PAGE_SIZE: u32 = 500;
 /// How many times a paginated list restarts from scratch when its continue token expired.
 const EXPIRED_RESTARTS: u32 = 3;
-
-/// Which namespaces to list in each context.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Namespaces {
-    /// The context's default namespace (no `-n`, no `-A`), like kubectl.
-    ContextDefault,
-    /// Every namespace (`-A`).
-    All,
-    /// These namespaces (`-n`, repeatable).
-    Only(Vec<String>),
-}
 
 /// A cluster-side failure. The context (and namespace) it happened in is part of the message.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use std::path::Path;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
-use super::{Listing, labels, pod_info};
+use super::{Listing, Namespaces, labels, pod_info};
 use crate::selector::LabelSelector;
 
 /// Why a pod file could not be read.
@@ -59,31 +59,11 @@ pub enum PodFileError {
     },
 }
 
-/// Which namespaces a pod source covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NamespaceScope {
-    /// Every namespace (`-A`, or a pod file without `-n`).
-    All,
-    /// Only these namespaces (`-n`, repeatable).
-    Only(Vec<String>),
-}
-
-impl NamespaceScope {
-    /// Whether a pod in `namespace` is in scope.
-    #[must_use]
-    pub fn contains(&self, namespace: &str) -> bool {
-        match self {
-            NamespaceScope::All => true,
-            NamespaceScope::Only(list) => list.iter().any(|n| n == namespace),
-        }
-    }
-}
-
 /// Reads a pod file (`-` for standard input) and keeps the candidate pods in scope.
 pub fn read(
     path: &Path,
     selector: &LabelSelector,
-    scope: &NamespaceScope,
+    scope: &Namespaces,
 ) -> Result<Listing, PodFileError> {
     let text = if path == Path::new("-") {
         let mut text = String::new();
@@ -135,7 +115,7 @@ pub fn read(
             .metadata
             .namespace
             .as_deref()
-            .is_none_or(|ns| scope.contains(ns));
+            .is_none_or(|ns| scope.file_contains(ns));
         if !in_scope || !selector.matches(&labels(&pod)) {
             continue;
         }
@@ -253,7 +233,7 @@ mod tests {
                {{"kind":"Service","apiVersion":"v1","metadata":{{"name":"svc"}}}}]}}"#
         );
         let (_dir, path) = write("pods.json", &list);
-        let listing = read(&path, &candidates(), &NamespaceScope::All).unwrap();
+        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
         assert_eq!(listing.seen, 2);
         assert_eq!(listing.pods.len(), 1);
         assert_eq!(listing.pods[0].name, "d");
@@ -264,13 +244,13 @@ mod tests {
     fn reads_yaml_and_a_single_pod() {
         let yaml = "apiVersion: v1\nkind: PodList\nitems:\n- metadata:\n    name: d\n    namespace: a\n    creationTimestamp: \"2026-11-01T00:00:00Z\"\n    labels:\n      kyuubi-unique-tag: t\n      spark-app-selector: s\n      spark-role: driver\n  status:\n    phase: Running\n";
         let (_dir, path) = write("pods.yaml", yaml);
-        let listing = read(&path, &candidates(), &NamespaceScope::All).unwrap();
+        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
         assert_eq!(listing.pods.len(), 1);
         assert_eq!(listing.pods[0].uid, None);
 
         let (_dir, path) = write("pod", DRIVER);
         assert_eq!(
-            read(&path, &candidates(), &NamespaceScope::All)
+            read(&path, &candidates(), &Namespaces::All)
                 .unwrap()
                 .pods
                 .len(),
@@ -282,9 +262,9 @@ mod tests {
     fn applies_the_namespace_scope() {
         let list = format!(r#"{{"kind":"List","items":[{DRIVER}]}}"#);
         let (_dir, path) = write("pods.json", &list);
-        let only_b = NamespaceScope::Only(vec!["b".into()]);
+        let only_b = Namespaces::Only(vec!["b".into()]);
         assert!(read(&path, &candidates(), &only_b).unwrap().pods.is_empty());
-        let only_a = NamespaceScope::Only(vec!["b".into(), "a".into()]);
+        let only_a = Namespaces::Only(vec!["b".into(), "a".into()]);
         assert_eq!(read(&path, &candidates(), &only_a).unwrap().pods.len(), 1);
     }
 
@@ -312,13 +292,13 @@ mod tests {
         ];
         for (name, text, expected) in cases {
             let (_dir, path) = write(name, text);
-            let err = read(&path, &candidates(), &NamespaceScope::All).unwrap_err();
+            let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
             assert!(err.to_string().contains(expected), "{name}: {err}");
         }
         let missing = read(
             Path::new("/nonexistent/pods.json"),
             &candidates(),
-            &NamespaceScope::All,
+            &Namespaces::All,
         );
         assert!(matches!(missing, Err(PodFileError::Read(_))));
     }
@@ -330,7 +310,7 @@ mod tests {
             "pods.json",
             &format!(r#"{{"kind":"List","items":[{broken}]}}"#),
         );
-        let listing = read(&path, &candidates(), &NamespaceScope::All).unwrap();
+        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
         assert!(listing.pods.is_empty());
         assert_eq!(listing.invalid.len(), 1);
     }

@@ -30,6 +30,29 @@ pub struct InvalidPod {
     pub problem: String,
 }
 
+/// Which namespaces a pod source covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespaces {
+    /// No `-n`, no `-A`: a context's default namespace, like kubectl; every namespace of a pod
+    /// file.
+    ContextDefault,
+    /// Every namespace (`-A`).
+    All,
+    /// These namespaces (`-n`, repeatable).
+    Only(Vec<String>),
+}
+
+impl Namespaces {
+    /// Whether a pod in `namespace` of a pod file is in scope.
+    #[must_use]
+    pub fn file_contains(&self, namespace: &str) -> bool {
+        match self {
+            Namespaces::ContextDefault | Namespaces::All => true,
+            Namespaces::Only(list) => list.iter().any(|n| n == namespace),
+        }
+    }
+}
+
 /// What one pod source returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {

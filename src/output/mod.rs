@@ -110,8 +110,29 @@ pub struct Clock {
     pub context: Option<String>,
     /// The time used as "now".
     pub now: Timestamp,
-    /// `api-server` (the `Date` header) or `local`.
-    pub from: &'static str,
+    /// Where the time came from.
+    pub from: ClockSource,
+}
+
+/// Where a judging clock's time came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockSource {
+    /// The API server's `Date` header.
+    ApiServer,
+    /// The local clock (pod files; a server that sent no `Date`).
+    Local,
+}
+
+impl ClockSource {
+    /// As reports and logs spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockSource::ApiServer => "api-server",
+            ClockSource::Local => "local",
+        }
+    }
 }
 
 /// Counts over the report.
@@ -453,7 +474,7 @@ mod tests {
             vec![Clock {
                 context: None,
                 now,
-                from: "local",
+                from: ClockSource::Local,
             }],
             vec![],
         )

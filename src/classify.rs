@@ -39,7 +39,7 @@ use crate::state::{
 /// The outcome for one pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Deleted by `reap`.
     Orphan,
     /// Reported; deleted only when its class is opted in with `--include`.
@@ -51,7 +51,7 @@ pub enum Verdict {
 impl Verdict {
     /// The verdict as the report spells it.
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Orphan => "orphan",
             Verdict::Suspect => "suspect",
@@ -63,7 +63,7 @@ impl Verdict {
 /// Why a pod got its verdict: one class per rule outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Class {
+pub(crate) enum Class {
     /// Rule 1: the pod is already being deleted.
     Terminating,
     /// Rule 2: a live ZooKeeper registration has the tag.
@@ -93,7 +93,7 @@ pub enum Class {
 impl Class {
     /// The class as the report and `--include` spell it.
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Class::Terminating => "terminating",
             Class::Registered => "registered",
@@ -113,7 +113,7 @@ impl Class {
 
 /// The suspect classes `--include` can turn into orphans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SuspectClass {
+pub(crate) enum SuspectClass {
     /// `leaked-running` (rule 7).
     LeakedRunning,
     /// `unregistered-running` (rule 8).
@@ -124,7 +124,7 @@ pub enum SuspectClass {
 
 impl SuspectClass {
     /// Every suspect class, for help texts.
-    pub const ALL: [SuspectClass; 3] = [
+    pub(crate) const ALL: [SuspectClass; 3] = [
         SuspectClass::LeakedRunning,
         SuspectClass::UnregisteredRunning,
         SuspectClass::StuckPending,
@@ -132,7 +132,7 @@ impl SuspectClass {
 
     /// The class this suspect class names.
     #[must_use]
-    pub fn class(self) -> Class {
+    pub(crate) fn class(self) -> Class {
         match self {
             SuspectClass::LeakedRunning => Class::LeakedRunning,
             SuspectClass::UnregisteredRunning => Class::UnregisteredRunning,
@@ -141,7 +141,7 @@ impl SuspectClass {
     }
 
     /// Parses a class name as `--include` takes it.
-    pub fn parse(name: &str) -> Result<Self, String> {
+    pub(crate) fn parse(name: &str) -> Result<Self, String> {
         Self::ALL
             .into_iter()
             .find(|c| c.class().as_str() == name.trim())
@@ -157,7 +157,7 @@ impl SuspectClass {
 
 /// The knobs of the rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// Rule 5: how long a terminated pod is left alone (default 10m: Kyuubi's 5m retain period
     /// plus its 1m check interval plus a margin for clock skew). Also the age a batch's end
     /// must have for rule 7.
@@ -195,7 +195,7 @@ impl Default for Policy {
 /// One fact behind a verdict, as the JSON report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Evidence {
+pub(crate) enum Evidence {
     /// What the pod itself says.
     Pod {
         /// `status.phase`.
@@ -310,7 +310,7 @@ pub enum Evidence {
 
 /// The verdict for one pod, with the rule that decided it and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Judgement {
+pub(crate) struct Judgement {
     /// Orphan, suspect or keep.
     pub verdict: Verdict,
     /// The rule's outcome class.
@@ -326,7 +326,7 @@ pub struct Judgement {
 /// Judges every pod, in order. `now` is the clock ages are measured against: the API server's,
 /// when the pods came from one.
 #[must_use]
-pub fn classify(
+pub(crate) fn classify(
     pods: &[PodInfo],
     state: &EngineState,
     policy: &Policy,
@@ -339,7 +339,12 @@ pub fn classify(
 
 /// Judges one pod.
 #[must_use]
-pub fn judge(pod: &PodInfo, state: &EngineState, policy: &Policy, now: Timestamp) -> Judgement {
+pub(crate) fn judge(
+    pod: &PodInfo,
+    state: &EngineState,
+    policy: &Policy,
+    now: Timestamp,
+) -> Judgement {
     let empty = TagEvidence::default();
     let records = state.lookup(&pod.tag).unwrap_or(&empty);
     let mut evidence = vec![pod_evidence(pod)];

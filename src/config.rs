@@ -20,7 +20,7 @@ use crate::selector::LabelSelector;
 
 /// Where pods come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PodSource {
+pub(crate) enum PodSource {
     /// A saved pod list (`--pods`).
     File {
         /// The file, or `-` for standard input.
@@ -41,7 +41,7 @@ pub enum PodSource {
 
 /// How chatty stderr is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     /// Errors only.
     Quiet,
     /// Warnings and the summary line.
@@ -53,7 +53,7 @@ pub enum Verbosity {
 /// Presentation decided once for the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)] // four independent yes/no decisions, not a state machine
-pub struct Presentation {
+pub(crate) struct Presentation {
     /// Colour stdout's table.
     pub color: bool,
     /// Colour the logs on stderr.
@@ -70,7 +70,7 @@ impl Presentation {
     /// Decides colour, progress and verbosity from the global flags, `NO_COLOR` (any non-empty
     /// value, see <https://no-color.org>) and whether the streams are terminals.
     #[must_use]
-    pub fn resolve(
+    pub(crate) fn resolve(
         global: &GlobalArgs,
         no_color: Option<&str>,
         stdout_is_terminal: bool,
@@ -98,7 +98,7 @@ impl Presentation {
 
     /// [`Presentation::resolve`] with the real environment.
     #[must_use]
-    pub fn from_env(global: &GlobalArgs) -> Self {
+    pub(crate) fn from_env(global: &GlobalArgs) -> Self {
         let no_color = std::env::var("NO_COLOR").ok();
         Self::resolve(
             global,
@@ -112,7 +112,7 @@ impl Presentation {
 /// What every judging command needs, resolved: where the state and the pods come from, how
 /// pods are judged, how API requests are made.
 #[derive(Debug, Clone)]
-pub struct JudgeConfig {
+pub(crate) struct JudgeConfig {
     /// Metadata store files.
     pub stores: Vec<PathBuf>,
     /// ZooKeeper snapshot files or data directories.
@@ -135,7 +135,7 @@ pub struct JudgeConfig {
 
 impl JudgeConfig {
     /// Resolves the shared judging flags.
-    pub fn from_args(args: &JudgeArgs) -> Result<Self, Error> {
+    pub(crate) fn from_args(args: &JudgeArgs) -> Result<Self, Error> {
         let selector =
             LabelSelector::candidates(args.pods.selector.as_deref()).map_err(|source| {
                 Error::ParseSelector {
@@ -236,7 +236,7 @@ fn format(output: OutputArg) -> Format {
 
 /// Everything `scan` needs, resolved.
 #[derive(Debug, Clone)]
-pub struct ScanConfig {
+pub(crate) struct ScanConfig {
     /// Sources, pods, policy and requests.
     pub judge: JudgeConfig,
     /// The report format.
@@ -249,7 +249,7 @@ pub struct ScanConfig {
 
 impl ScanConfig {
     /// Resolves `scan`'s flags.
-    pub fn from_args(args: &ScanArgs) -> Result<Self, Error> {
+    pub(crate) fn from_args(args: &ScanArgs) -> Result<Self, Error> {
         Ok(Self {
             judge: JudgeConfig::from_args(&args.judge)?,
             format: format(args.output),
@@ -261,7 +261,7 @@ impl ScanConfig {
 
 /// Whether deletes are sent (design §4: the one dry-run decision, carried to the executor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeleteMode {
+pub(crate) enum DeleteMode {
     /// Send the DELETEs.
     Send,
     /// `--dry-run` / `--dry-run=client`: send nothing.
@@ -273,13 +273,13 @@ pub enum DeleteMode {
 impl DeleteMode {
     /// Whether nothing will be removed.
     #[must_use]
-    pub fn is_dry_run(self) -> bool {
+    pub(crate) fn is_dry_run(self) -> bool {
         self != DeleteMode::Send
     }
 
     /// As the report and the audit log spell it.
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DeleteMode::Send => "delete",
             DeleteMode::DryRunClient => "dry-run-client",
@@ -290,7 +290,7 @@ impl DeleteMode {
 
 /// The blast-radius limits of the safety gate.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BlastRadius {
+pub(crate) struct BlastRadius {
     /// `--max-deletions`.
     pub max_deletions: usize,
     /// `--max-orphan-ratio`.
@@ -299,7 +299,7 @@ pub struct BlastRadius {
 
 /// How fast deletes go out.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Pace {
+pub(crate) struct Pace {
     /// `--qps` per API server.
     pub qps: f64,
     /// `--burst`.
@@ -310,7 +310,7 @@ pub struct Pace {
 
 /// A reviewed plan to apply (`--plan`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanInput {
+pub(crate) struct PlanInput {
     /// The `scan -o json` report.
     pub path: PathBuf,
     /// `--max-plan-age`.
@@ -319,7 +319,7 @@ pub struct PlanInput {
 
 /// Everything `reap` needs, resolved.
 #[derive(Debug, Clone)]
-pub struct ReapConfig {
+pub(crate) struct ReapConfig {
     /// Sources, pods (always a cluster), policy and requests.
     pub judge: JudgeConfig,
     /// A plan to apply instead of judging from state sources.
@@ -342,7 +342,7 @@ pub struct ReapConfig {
 
 impl ReapConfig {
     /// Resolves `reap`'s flags. A pod file is refused: it names no cluster to delete from.
-    pub fn from_args(args: &ReapArgs) -> Result<Self, Error> {
+    pub(crate) fn from_args(args: &ReapArgs) -> Result<Self, Error> {
         if let Some(path) = &args.judge.pods.pods {
             return Err(Error::Usage(format!(
                 "reap cannot take --pods {}: a pod file names no cluster to delete from. Use                  `scan --pods` to judge a file, or reap from the cluster (--kubeconfig,                  --context)",

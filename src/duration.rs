@@ -8,7 +8,7 @@ use jiff::SignedDuration;
 
 /// Parses a non-negative duration: `<number><unit>` groups with units `s`, `m`, `h`, `d`
 /// (`1h30m`), a bare `0`, or an ISO-8601 duration like `PT5M` as Kyuubi's configuration uses.
-pub fn parse(input: &str) -> Result<SignedDuration, String> {
+pub(crate) fn parse(input: &str) -> Result<SignedDuration, String> {
     let text = input.trim();
     if text.is_empty() {
         return Err("empty duration; use e.g. 10m, 2h, 1h30m, 7d".into());
@@ -85,7 +85,7 @@ pub fn parse(input: &str) -> Result<SignedDuration, String> {
 /// Formats an age the way kubectl does: the two largest units (`3d4h`, `5h12m`, `7m30s`, `45s`).
 /// Negative ages (a clock ahead of ours) print as `0s`.
 #[must_use]
-pub fn human(age: SignedDuration) -> String {
+pub(crate) fn human(age: SignedDuration) -> String {
     let secs = age.as_secs().max(0);
     let (d, h, m, s) = (
         secs / 86_400,

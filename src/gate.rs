@@ -19,11 +19,11 @@ use crate::state::EngineState;
 /// How far in the future of a judging clock a source's as-of time may lie before the run is
 /// refused: enough for the clock skew of hosts kept in sync by NTP, far less than any period a
 /// verdict depends on (`--retain`, `--engine-start-timeout`).
-pub const FUTURE_TOLERANCE: SignedDuration = SignedDuration::from_mins(1);
+pub(crate) const FUTURE_TOLERANCE: SignedDuration = SignedDuration::from_mins(1);
 
 /// What a ZooKeeper source found, for the gate.
 #[derive(Debug, Clone, Copy)]
-pub struct ZkFacts<'a> {
+pub(crate) struct ZkFacts<'a> {
     /// The source as displayed (`zookeeper <path>`).
     pub source: &'a str,
     /// Its as-of time (the last transaction applied).
@@ -38,7 +38,7 @@ pub struct ZkFacts<'a> {
 
 /// Checks one ZooKeeper source as soon as it is read: not stale, not from the future, and its
 /// `--ha-namespace` matches what the tree holds. `now` is the local clock.
-pub fn zookeeper(
+pub(crate) fn zookeeper(
     facts: &ZkFacts<'_>,
     now: Timestamp,
     max_state_age: SignedDuration,
@@ -65,7 +65,7 @@ pub fn zookeeper(
 
 /// Refuses a source whose as-of time is more than [`FUTURE_TOLERANCE`] ahead of `clock` (named
 /// `clock_name` in the message: `local`, or the context whose API server gave it).
-pub fn not_in_future(
+pub(crate) fn not_in_future(
     source: &str,
     as_of: Timestamp,
     clock: Timestamp,
@@ -86,7 +86,7 @@ pub fn not_in_future(
 
 /// Checks the loaded state against the pods' clocks before anything is judged: every source's
 /// as-of time against every judging clock, and an empty state while candidates exist.
-pub fn state(
+pub(crate) fn state(
     state: &EngineState,
     candidates: usize,
     clocks: &[(&str, Timestamp)],
@@ -108,7 +108,7 @@ pub fn state(
 
 /// The blast radius of a delete run: refused whole (never truncated) when the orphans are more
 /// than `limits.max_deletions`, or more than `limits.max_orphan_ratio` of the candidates.
-pub fn blast_radius(
+pub(crate) fn blast_radius(
     orphans: usize,
     candidates: usize,
     limits: &BlastRadius,
@@ -134,7 +134,7 @@ pub fn blast_radius(
 
 /// Refuses a plan made more than `max_age` before `now`, or more than [`FUTURE_TOLERANCE`]
 /// after it.
-pub fn plan_age(
+pub(crate) fn plan_age(
     path: &str,
     generated_at: Timestamp,
     now: Timestamp,

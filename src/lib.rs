@@ -8,38 +8,42 @@
 //!
 //! # Layout
 //!
+//! Only [`cli`] (the clap types), [`state`] (the readers of Kyuubi's state, used by the tests and
+//! benchmark generators), [`run`] and its [`Error`] are public; everything else is private to the
+//! crate.
+//!
 //! - [`cli`]: clap types, only what was typed.
-//! - [`config`]: resolves the flags into the core's types; colour and progress decided once.
-//! - [`error`]: operation-named errors and the exit codes they map to.
+//! - `config`: resolves the flags into the core's types; colour and progress decided once.
+//! - `error`: operation-named errors and the exit codes they map to.
 //! - [`state`]: the merged engine state; [`state::store`] reads SQLite metadata stores,
 //!   [`state::zk`] reads ZooKeeper snapshots and transaction logs.
-//! - [`k8s`]: the boundary with Kubernetes types: pods from a file ([`mod@k8s::file`]) or a cluster
-//!   ([`k8s::cluster`]), converted to [`pod::PodInfo`].
-//! - [`pod`]: the crate's own pod type.
-//! - [`selector`]: label selectors, parsed once, matched locally or sent to the server.
-//! - [`classify`]: the pure verdict rules.
-//! - [`gate`]: the source health gate: whether the state may judge pods at all.
-//! - [`output`]: the report and its formats, the summary line, the progress spinner.
-//! - [`pipeline`]: sources → pods → state → judgements, shared by every judging command.
-//! - [`scan`]: the `scan` command: the pipeline, then the report.
-//! - [`reap`]: the `reap` command: the pipeline or a plan, the gate, consent, deletes, report.
-//! - [`reaper`]: the delete executor (rate limit, concurrency, the one dry-run check, audit).
-//! - [`duration`]: durations on the command line, ages in the report.
+//! - `k8s`: the boundary with Kubernetes types: pods from a file (`k8s::file`) or a cluster
+//!   (`k8s::cluster`), converted to `pod::PodInfo`.
+//! - `pod`: the crate's own pod type.
+//! - `selector`: label selectors, parsed once, matched locally or sent to the server.
+//! - `classify`: the pure verdict rules.
+//! - `gate`: the source health gate: whether the state may judge pods at all.
+//! - `output`: the report and its formats, the summary line, the progress spinner.
+//! - `pipeline`: sources → pods → state → judgements, shared by every judging command.
+//! - `scan`: the `scan` command: the pipeline, then the report.
+//! - `reap`: the `reap` command: the pipeline or a plan, the gate, consent, deletes, report.
+//! - `reaper`: the delete executor (rate limit, concurrency, the one dry-run check, audit).
+//! - `duration`: durations on the command line, ages in the report.
 
-pub mod classify;
+mod classify;
 pub mod cli;
-pub mod config;
-pub mod duration;
-pub mod error;
-pub mod gate;
-pub mod k8s;
-pub mod output;
-pub mod pipeline;
-pub mod pod;
-pub mod reap;
-pub mod reaper;
-pub mod scan;
-pub mod selector;
+mod config;
+mod duration;
+mod error;
+mod gate;
+mod k8s;
+mod output;
+mod pipeline;
+mod pod;
+mod reap;
+mod reaper;
+mod scan;
+mod selector;
 pub mod state;
 
 use clap::CommandFactory;

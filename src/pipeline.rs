@@ -29,7 +29,7 @@ use crate::state::{EngineState, SourceSummary, zk};
 
 /// Pods from one source, with the clock to judge them against and, for a cluster, the
 /// connection they were listed through.
-pub struct Group {
+pub(crate) struct Group {
     /// The kubeconfig context (`None`: a pod file, or the in-cluster config).
     pub context: Option<String>,
     /// The connection that listed the pods; `None` for a pod file.
@@ -47,7 +47,7 @@ pub struct Group {
 impl Group {
     /// The judging clock, as refusals name it.
     #[must_use]
-    pub fn clock_label(&self) -> String {
+    pub(crate) fn clock_label(&self) -> String {
         match (self.clock_from, &self.context) {
             (ClockSource::ApiServer, Some(context)) => format!("API server (context {context})"),
             (ClockSource::ApiServer, None) => "API server".to_string(),
@@ -57,7 +57,7 @@ impl Group {
 }
 
 /// Every pod judged, by group, and the state sources that judged them.
-pub struct Judged {
+pub(crate) struct Judged {
     /// The groups, in the order of the contexts.
     pub groups: Vec<Group>,
     /// The state sources that were loaded.
@@ -67,14 +67,14 @@ pub struct Judged {
 impl Judged {
     /// Candidate pods judged, over all groups.
     #[must_use]
-    pub fn candidates(&self) -> usize {
+    pub(crate) fn candidates(&self) -> usize {
         self.groups.iter().map(|g| g.listing.pods.len()).sum()
     }
 }
 
 /// Runs the pipeline: sources, pods, state, gate, judgements. `deadline` bounds every API
 /// request.
-pub async fn judge(
+pub(crate) async fn judge(
     config: &JudgeConfig,
     progress: &Progress,
     deadline: Instant,
@@ -198,7 +198,7 @@ fn open_stores(config: &JudgeConfig) -> Result<Vec<Store>, Error> {
 }
 
 /// Lists the candidate pods of every source the configuration names.
-pub async fn list_pods(
+pub(crate) async fn list_pods(
     config: &JudgeConfig,
     progress: &Progress,
     deadline: Instant,
@@ -246,7 +246,7 @@ pub async fn list_pods(
 }
 
 /// Connects to one context and lists its candidate pods.
-pub async fn list_context(
+pub(crate) async fn list_context(
     kubeconfig: Option<&std::path::Path>,
     context: Option<&str>,
     namespaces: &Namespaces,

@@ -8,15 +8,13 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 /// The label Kyuubi puts on every engine driver pod: the engine ref id or batch id.
-pub const TAG_LABEL: &str = "kyuubi-unique-tag";
+pub(crate) const TAG_LABEL: &str = "kyuubi-unique-tag";
 /// The label Spark puts on driver and executor pods: the Spark application id.
-pub const APP_ID_LABEL: &str = "spark-app-selector";
-/// The label Spark uses to tell drivers from executors.
-pub const ROLE_LABEL: &str = "spark-role";
+pub(crate) const APP_ID_LABEL: &str = "spark-app-selector";
 
 /// A pod's `status.phase`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum PodPhase {
+pub(crate) enum PodPhase {
     /// Accepted, not all containers running yet.
     Pending,
     /// Bound to a node, at least one container running.
@@ -32,7 +30,7 @@ pub enum PodPhase {
 impl PodPhase {
     /// Parses `status.phase`; anything unrecognised is [`PodPhase::Unknown`].
     #[must_use]
-    pub fn parse(phase: Option<&str>) -> Self {
+    pub(crate) fn parse(phase: Option<&str>) -> Self {
         match phase {
             Some("Pending") => PodPhase::Pending,
             Some("Running") => PodPhase::Running,
@@ -44,13 +42,13 @@ impl PodPhase {
 
     /// Whether every container of the pod has terminated for good.
     #[must_use]
-    pub fn is_terminal(self) -> bool {
+    pub(crate) fn is_terminal(self) -> bool {
         matches!(self, PodPhase::Succeeded | PodPhase::Failed)
     }
 
     /// The phase as Kubernetes spells it.
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PodPhase::Pending => "Pending",
             PodPhase::Running => "Running",
@@ -64,7 +62,7 @@ impl PodPhase {
 /// Where a pod's termination time was read from, most precise first (design §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum TerminationSource {
+pub(crate) enum TerminationSource {
     /// `finishedAt` of the `spark-kubernetes-driver` container.
     DriverContainer,
     /// The latest `finishedAt` of any container.
@@ -78,7 +76,7 @@ pub enum TerminationSource {
 
 /// When a terminated pod ended, and how that was found out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Termination {
+pub(crate) struct Termination {
     /// The time the pod is taken to have terminated.
     pub at: Timestamp,
     /// Which field it came from.
@@ -87,7 +85,7 @@ pub struct Termination {
 
 /// A candidate driver pod, as the classifier sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PodInfo {
+pub(crate) struct PodInfo {
     /// The kubeconfig context it was listed from; `None` for a pod file or in-cluster config.
     pub context: Option<String>,
     /// `metadata.namespace`.

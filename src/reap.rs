@@ -31,11 +31,11 @@ use crate::state::SourceSummary;
 
 /// How long deletes in flight may take to finish after SIGINT/SIGTERM before they are
 /// abandoned (and reported as possibly applied).
-pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const IN_FLIGHT_GRACE: Duration = Duration::from_secs(10);
 
 /// Whether a run may delete without asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Consent {
+pub(crate) enum Consent {
     /// Go ahead: a dry run, or `--yes`.
     Given,
     /// Ask on the terminal.
@@ -47,7 +47,7 @@ pub enum Consent {
 /// Decides whether to ask before deleting: never for a dry run or with `--yes`; on a terminal
 /// otherwise; and without a terminal, the run is refused.
 #[must_use]
-pub fn consent(mode: DeleteMode, yes: bool, stdin_is_terminal: bool) -> Consent {
+pub(crate) fn consent(mode: DeleteMode, yes: bool, stdin_is_terminal: bool) -> Consent {
     if mode.is_dry_run() || yes {
         Consent::Given
     } else if stdin_is_terminal {
@@ -70,7 +70,7 @@ struct Prepared {
 }
 
 /// Runs a reap and writes the report to `out`.
-pub async fn run(
+pub(crate) async fn run(
     config: &ReapConfig,
     presentation: Presentation,
     out: &mut dyn Write,

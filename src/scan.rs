@@ -16,7 +16,7 @@ use crate::output::{Clock, PodReport, Progress, Report, render, terminal_width};
 use crate::pipeline::{self, Judged};
 
 /// Runs a scan and writes the report to `out`. Returns the exit code the findings call for.
-pub async fn run(
+pub(crate) async fn run(
     config: &ScanConfig,
     presentation: Presentation,
     out: &mut dyn Write,
@@ -51,7 +51,7 @@ pub async fn run(
 
 /// The scan report of the pipeline's judgements.
 #[must_use]
-pub fn report(judged: Judged) -> Report {
+pub(crate) fn report(judged: Judged) -> Report {
     let mut pods = Vec::new();
     let mut clocks = Vec::new();
     let mut skipped = Vec::new();

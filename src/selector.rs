@@ -11,7 +11,8 @@ use std::fmt;
 
 /// The candidate selector every pod source applies (design §2): Kyuubi's tag and Spark's app id
 /// must exist, and the pod must be a driver (executors go with their driver).
-pub const CANDIDATE_SELECTOR: &str = "kyuubi-unique-tag,spark-app-selector,spark-role=driver";
+pub(crate) const CANDIDATE_SELECTOR: &str =
+    "kyuubi-unique-tag,spark-app-selector,spark-role=driver";
 
 /// Why a selector string could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,7 +26,7 @@ pub struct SelectorError {
 
 /// One requirement of a selector.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Requirement {
+pub(crate) enum Requirement {
     /// `key`: the label exists.
     Exists(String),
     /// `!key`: the label does not exist.
@@ -64,18 +65,18 @@ impl fmt::Display for Requirement {
 
 /// A parsed label selector: all requirements must hold (they are ANDed).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LabelSelector {
+pub(crate) struct LabelSelector {
     requirements: Vec<Requirement>,
 }
 
 impl LabelSelector {
     /// Parses a selector string. The empty string selects everything.
-    pub fn parse(input: &str) -> Result<Self, SelectorError> {
+    pub(crate) fn parse(input: &str) -> Result<Self, SelectorError> {
         Parser::new(input).parse()
     }
 
     /// The candidate selector, ANDed with an optional extra selector from `--selector`.
-    pub fn candidates(extra: Option<&str>) -> Result<Self, SelectorError> {
+    pub(crate) fn candidates(extra: Option<&str>) -> Result<Self, SelectorError> {
         let mut selector = Self::parse(CANDIDATE_SELECTOR)?;
         if let Some(extra) = extra {
             selector
@@ -87,14 +88,8 @@ impl LabelSelector {
 
     /// Whether a pod with these labels is selected.
     #[must_use]
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub(crate) fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         self.requirements.iter().all(|r| r.matches(labels))
-    }
-
-    /// The requirements, in the order given.
-    #[must_use]
-    pub fn requirements(&self) -> &[Requirement] {
-        &self.requirements
     }
 }
 

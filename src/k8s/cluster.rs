@@ -24,7 +24,7 @@ use super::{Listing, Namespaces, pod_info};
 use crate::selector::LabelSelector;
 
 /// Page size for list calls: kubectl's default, a good balance of round trips and memory.
-pub const PAGE_SIZE: u32 = 500;
+pub(crate) const PAGE_SIZE: u32 = 500;
 /// How many times a paginated list restarts from scratch when its continue token expired.
 const EXPIRED_RESTARTS: u32 = 3;
 
@@ -121,7 +121,7 @@ fn hint(code: u16) -> &'static str {
 
 /// A client for one context.
 #[derive(Debug, Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// Sends every request of this context under the run's policy.
     pub sender: Sender,
     /// The context's name, when it comes from a kubeconfig.
@@ -146,7 +146,7 @@ fn default_kubeconfig() -> Option<PathBuf> {
 /// Builds a client for `context` (the current context when `None`) from `kubeconfig` (the
 /// usual `$KUBECONFIG` / `~/.kube/config` when `None`, falling back to the in-cluster config).
 /// Requests follow `policy`, and none is sent after `deadline`.
-pub async fn connect(
+pub(crate) async fn connect(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
     policy: RequestPolicy,
@@ -228,7 +228,7 @@ struct PodPage {
 
 /// Lists the candidate pods of one connection in the requested namespaces. `progress` is
 /// called after every page with the scope and the number of candidates so far.
-pub async fn list_candidates(
+pub(crate) async fn list_candidates(
     connection: &Connection,
     namespaces: &Namespaces,
     selector: &LabelSelector,
@@ -369,7 +369,7 @@ fn status_text(status: StatusCode, body: &[u8]) -> (String, String) {
 
 /// One pod to delete, exactly as it was judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteTarget<'a> {
+pub(crate) struct DeleteTarget<'a> {
     /// Namespace.
     pub namespace: &'a str,
     /// Pod name.
@@ -386,7 +386,7 @@ pub struct DeleteTarget<'a> {
 
 /// What the API server made of a delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeleteAnswer {
+pub(crate) enum DeleteAnswer {
     /// 200 or 202: deleted (in a server dry run: would be).
     Accepted,
     /// 404: the pod is already gone.
@@ -414,7 +414,7 @@ pub enum DeleteAnswer {
 
 /// The final answer of a delete and the attempts it took.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deleted {
+pub(crate) struct Deleted {
     /// What the server said last.
     pub answer: DeleteAnswer,
     /// DELETE requests sent.
@@ -423,7 +423,7 @@ pub struct Deleted {
 
 /// Deletes one pod with `uid` + `resourceVersion` preconditions and background propagation (so
 /// the executors the driver owns go too), retried per the connection's policy.
-pub async fn delete_pod(connection: &Connection, target: &DeleteTarget<'_>) -> Deleted {
+pub(crate) async fn delete_pod(connection: &Connection, target: &DeleteTarget<'_>) -> Deleted {
     let params = DeleteParams {
         dry_run: target.server_dry_run,
         grace_period_seconds: target.grace_period,

@@ -60,7 +60,7 @@ pub enum PodFileError {
 }
 
 /// Reads a pod file (`-` for standard input) and keeps the candidate pods in scope.
-pub fn read(
+pub(crate) fn read(
     path: &Path,
     selector: &LabelSelector,
     scope: &Namespaces,

@@ -5,9 +5,9 @@
 //! cluster ([`cluster`]), whose requests all go through [`request`]. Nothing past this module
 //! sees a k8s-openapi or kube type. Must not: judge pods.
 
-pub mod cluster;
-pub mod file;
-pub mod request;
+pub(crate) mod cluster;
+pub(crate) mod file;
+pub(crate) mod request;
 
 use std::collections::BTreeMap;
 
@@ -17,13 +17,13 @@ use k8s_openapi::api::core::v1::Pod;
 use crate::pod::{APP_ID_LABEL, PodInfo, PodPhase, TAG_LABEL, Termination, TerminationSource};
 
 /// The name Spark gives the driver container.
-pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
+pub(crate) const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
 
 /// Why a selected pod could not be turned into a [`PodInfo`]. Such a pod is skipped (never
 /// judged, never deleted) and reported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("pod {pod}: {problem}")]
-pub struct InvalidPod {
+pub(crate) struct InvalidPod {
     /// `namespace/name` as far as known.
     pub pod: String,
     /// What is missing.
@@ -32,7 +32,7 @@ pub struct InvalidPod {
 
 /// Which namespaces a pod source covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Namespaces {
+pub(crate) enum Namespaces {
     /// No `-n`, no `-A`: a context's default namespace, like kubectl; every namespace of a pod
     /// file.
     ContextDefault,
@@ -45,7 +45,7 @@ pub enum Namespaces {
 impl Namespaces {
     /// Whether a pod in `namespace` of a pod file is in scope.
     #[must_use]
-    pub fn file_contains(&self, namespace: &str) -> bool {
+    pub(crate) fn file_contains(&self, namespace: &str) -> bool {
         match self {
             Namespaces::ContextDefault | Namespaces::All => true,
             Namespaces::Only(list) => list.iter().any(|n| n == namespace),
@@ -55,7 +55,7 @@ impl Namespaces {
 
 /// What one pod source returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// The candidate pods, in the order the source returned them.
     pub pods: Vec<PodInfo>,
     /// Candidate pods that could not be converted; skipped, never judged.
@@ -68,12 +68,12 @@ pub struct Listing {
 
 /// The labels of a pod (empty when it has none).
 #[must_use]
-pub fn labels(pod: &Pod) -> BTreeMap<String, String> {
+pub(crate) fn labels(pod: &Pod) -> BTreeMap<String, String> {
     pod.metadata.labels.clone().unwrap_or_default()
 }
 
 /// Converts a pod that matched the candidate selector.
-pub fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, InvalidPod> {
+pub(crate) fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, InvalidPod> {
     let meta = &pod.metadata;
     let display = format!(
         "{}/{}",

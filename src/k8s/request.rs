@@ -21,15 +21,15 @@ use tokio::time::Instant;
 
 /// The first backoff step; step `n` waits a uniformly random time in `[0, min(cap, base·2ⁿ)]`
 /// ("full jitter"), so that many clients retrying the same overloaded server spread out.
-pub const BACKOFF_BASE: Duration = Duration::from_millis(200);
+pub(crate) const BACKOFF_BASE: Duration = Duration::from_millis(200);
 /// The longest backoff step.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(10);
+pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(10);
 /// The longest `Retry-After` honoured: a server asking for more is retried after this long.
-pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
+pub(crate) const RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
 
 /// How requests to API servers are timed and retried. One policy for the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestPolicy {
+pub(crate) struct RequestPolicy {
     /// Connect timeout, and the time one attempt may take from sending to the end of the body.
     pub timeout: Duration,
     /// Retries after the first attempt, for answers worth retrying (429, 5xx, no answer).
@@ -52,7 +52,7 @@ impl RequestPolicy {
     /// The backoff before retry number `retry` (0 for the first retry), with full jitter, or the
     /// server's `Retry-After` (capped) when it gave one. `jitter` is a uniform draw in `[0, 1)`.
     #[must_use]
-    pub fn backoff(retry: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
+    pub(crate) fn backoff(retry: u32, retry_after: Option<Duration>, jitter: f64) -> Duration {
         if let Some(after) = retry_after {
             return after.min(RETRY_AFTER_CAP);
         }
@@ -66,18 +66,18 @@ impl RequestPolicy {
 /// Whether an answer with this status is worth another attempt: throttling and server-side
 /// failures are; everything else (success, 4xx) is final.
 #[must_use]
-pub fn retryable(status: StatusCode) -> bool {
+pub(crate) fn retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
 /// A client-side rate limit (`--qps`, `--burst`) shared by every request to one API server.
 #[derive(Debug, Clone)]
-pub struct RateLimit(Arc<DefaultDirectRateLimiter>);
+pub(crate) struct RateLimit(Arc<DefaultDirectRateLimiter>);
 
 impl RateLimit {
     /// `qps` requests per second on average, up to `burst` at once.
     #[must_use]
-    pub fn new(qps: f64, burst: u32) -> Self {
+    pub(crate) fn new(qps: f64, burst: u32) -> Self {
         // A request every 1/qps seconds replenishes the bucket; a nanosecond at the least.
         let period = Duration::from_secs_f64(1.0 / qps.max(1e-3)).max(Duration::from_nanos(1));
         let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -94,7 +94,7 @@ impl RateLimit {
 
 /// The final answer of a request.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// The HTTP status.
     pub status: StatusCode,
     /// The `Date` header: the API server's clock.
@@ -124,7 +124,7 @@ pub enum RequestFailure {
 
 /// The result of [`Sender::send`]: the final answer or failure, and how many attempts it took.
 #[derive(Debug)]
-pub struct Sent {
+pub(crate) struct Sent {
     /// The final answer (possibly an error status that is not retried, or one retried to the
     /// limit), or why there was none.
     pub result: Result<Answer, RequestFailure>,
@@ -134,7 +134,7 @@ pub struct Sent {
 
 /// Sends requests to one API server under the run's policy.
 #[derive(Clone)]
-pub struct Sender {
+pub(crate) struct Sender {
     client: Client,
     policy: RequestPolicy,
     deadline: Instant,
@@ -155,7 +155,7 @@ impl Sender {
     /// A sender for `client` whose deadline is `deadline` (the run's start plus
     /// [`RequestPolicy::deadline`]), optionally rate-limited.
     #[must_use]
-    pub fn new(
+    pub(crate) fn new(
         client: Client,
         policy: RequestPolicy,
         deadline: Instant,
@@ -171,7 +171,7 @@ impl Sender {
 
     /// The same sender with another rate limit.
     #[must_use]
-    pub fn with_limit(&self, limit: Option<RateLimit>) -> Self {
+    pub(crate) fn with_limit(&self, limit: Option<RateLimit>) -> Self {
         Self {
             limit,
             ..self.clone()
@@ -180,14 +180,14 @@ impl Sender {
 
     /// Whether the run's deadline has passed.
     #[must_use]
-    pub fn past_deadline(&self) -> bool {
+    pub(crate) fn past_deadline(&self) -> bool {
         Instant::now() >= self.deadline
     }
 
     /// Sends the request `build` makes (once per attempt), retrying timeouts, connection errors,
     /// 429 and 5xx with backoff until an answer is final, the retries are used up, or the
     /// deadline would pass.
-    pub async fn send(&self, request: &http::Request<Vec<u8>>) -> Sent {
+    pub(crate) async fn send(&self, request: &http::Request<Vec<u8>>) -> Sent {
         let mut attempts = 0;
         let mut last: Option<String> = None;
         loop {
@@ -308,7 +308,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// Parses an HTTP `Date` header (RFC 9110 IMF-fixdate, e.g. `Fri, 27 Nov 2026 18:43:58 GMT`).
 #[must_use]
-pub fn parse_http_date(value: &str) -> Option<Timestamp> {
+pub(crate) fn parse_http_date(value: &str) -> Option<Timestamp> {
     jiff::fmt::rfc2822::parse(value.trim())
         .ok()
         .map(|zoned| zoned.timestamp())

@@ -21,15 +21,15 @@ use crate::duration::human;
 use crate::pod::{PodInfo, PodPhase};
 use crate::state::{SourceKind, SourceSummary};
 
-pub mod reap;
+pub(crate) mod reap;
 
 /// The version of the JSON/YAML document. Fields may be added within a version; none is
 /// removed or changes meaning.
-pub const SCHEMA: &str = "kyuubi-reaper.scan/v1";
+pub(crate) const SCHEMA: &str = "kyuubi-reaper.scan/v1";
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// A table for people.
     Table,
     /// The JSON document.
@@ -42,7 +42,7 @@ pub enum Format {
 
 /// One judged pod, as reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PodReport {
+pub(crate) struct PodReport {
     /// The kubeconfig context, or null for a pod file or in-cluster config.
     pub context: Option<String>,
     /// Namespace.
@@ -80,7 +80,7 @@ pub struct PodReport {
 impl PodReport {
     /// Joins a pod with its judgement; `now` is the clock it was judged against.
     #[must_use]
-    pub fn new(pod: &PodInfo, judgement: Judgement, now: Timestamp) -> Self {
+    pub(crate) fn new(pod: &PodInfo, judgement: Judgement, now: Timestamp) -> Self {
         let terminated_at = pod.terminated.map(|t| t.at);
         Self {
             context: pod.context.clone(),
@@ -105,7 +105,7 @@ impl PodReport {
 
 /// The clock a group of pods was judged against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Clock {
+pub(crate) struct Clock {
     /// The context the pods came from (null: pod file or in-cluster).
     pub context: Option<String>,
     /// The time used as "now".
@@ -117,7 +117,7 @@ pub struct Clock {
 /// Where a judging clock's time came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum ClockSource {
+pub(crate) enum ClockSource {
     /// The API server's `Date` header.
     ApiServer,
     /// The local clock (pod files; a server that sent no `Date`).
@@ -127,7 +127,7 @@ pub enum ClockSource {
 impl ClockSource {
     /// As reports and logs spell it.
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ClockSource::ApiServer => "api-server",
             ClockSource::Local => "local",
@@ -137,7 +137,7 @@ impl ClockSource {
 
 /// Counts over the report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Candidate pods judged.
     pub candidates: usize,
     /// Orphans.
@@ -156,7 +156,7 @@ pub struct Summary {
 
 /// The whole scan result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
     /// The judged pods, sorted by context, namespace and name.
@@ -179,7 +179,7 @@ pub struct Report {
 impl Report {
     /// Builds the report, sorting the pods and counting.
     #[must_use]
-    pub fn new(
+    pub(crate) fn new(
         mut pods: Vec<PodReport>,
         sources: Vec<SourceSummary>,
         clocks: Vec<Clock>,
@@ -218,7 +218,7 @@ impl Report {
 
     /// The one-line summary printed on stderr.
     #[must_use]
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         let s = &self.summary;
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         let mut line = format!(
@@ -273,7 +273,7 @@ impl Report {
 }
 
 /// Renders the report in `format` to `out`. `width` wraps the table to a terminal's width.
-pub fn render(
+pub(crate) fn render(
     report: &Report,
     format: Format,
     color: bool,
@@ -307,14 +307,14 @@ pub fn render(
 
 /// The terminal's width, when it can be told.
 #[must_use]
-pub fn terminal_width() -> Option<u16> {
+pub(crate) fn terminal_width() -> Option<u16> {
     Table::new().width()
 }
 
 /// The table for people: namespace, pod, tag, phase, time since termination, verdict, class and
 /// reason (and the context, when pods came from more than one).
 #[must_use]
-pub fn table(report: &Report, color: bool, width: Option<u16>) -> Table {
+pub(crate) fn table(report: &Report, color: bool, width: Option<u16>) -> Table {
     let contexts: std::collections::BTreeSet<_> = report.pods.iter().map(|p| &p.context).collect();
     let show_context = contexts.len() > 1;
     let mut table = Table::new();
@@ -381,14 +381,14 @@ pub fn table(report: &Report, color: bool, width: Option<u16>) -> Table {
 }
 
 /// A spinner on stderr while pods are listed; draws nothing when stderr is not a terminal.
-pub struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
 }
 
 impl Progress {
     /// A spinner, shown only when `enabled` (stderr is a terminal and not `--quiet`).
     #[must_use]
-    pub fn new(enabled: bool) -> Self {
+    pub(crate) fn new(enabled: bool) -> Self {
         let bar = if enabled {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
@@ -404,12 +404,12 @@ impl Progress {
     }
 
     /// Updates the message.
-    pub fn message(&self, message: String) {
+    pub(crate) fn message(&self, message: String) {
         self.bar.set_message(message);
     }
 
     /// Removes the spinner.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

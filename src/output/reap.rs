@@ -22,11 +22,11 @@ use crate::state::SourceSummary;
 
 /// The version of the reap JSON/YAML document. Fields may be added within a version; none is
 /// removed or changes meaning.
-pub const REAP_SCHEMA: &str = "kyuubi-reaper.reap/v1";
+pub(crate) const REAP_SCHEMA: &str = "kyuubi-reaper.reap/v1";
 
 /// One target and what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PodOutcome {
+pub(crate) struct PodOutcome {
     /// The kubeconfig context (null: in-cluster config).
     pub context: Option<String>,
     /// Namespace.
@@ -58,7 +58,7 @@ pub struct PodOutcome {
 impl PodOutcome {
     /// Joins a target with its outcome.
     #[must_use]
-    pub fn new(target: &Target, outcome: &Outcome) -> Self {
+    pub(crate) fn new(target: &Target, outcome: &Outcome) -> Self {
         Self {
             context: target.context.clone(),
             namespace: target.namespace.clone(),
@@ -79,7 +79,7 @@ impl PodOutcome {
 
 /// Counts over the reap.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ReapSummary {
+pub(crate) struct ReapSummary {
     /// Candidate pods judged (or in the plan).
     pub candidates: usize,
     /// Orphans: the targets.
@@ -106,7 +106,7 @@ pub struct ReapSummary {
 
 /// The whole reap result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReapReport {
+pub(crate) struct ReapReport {
     /// Always [`REAP_SCHEMA`].
     pub schema: &'static str,
     /// This run's id, as in the audit log.
@@ -135,7 +135,7 @@ impl ReapReport {
     /// Counts the outcomes. `elapsed` is the wall time of the deleting.
     #[must_use]
     #[allow(clippy::cast_precision_loss, clippy::too_many_arguments)]
-    pub fn new(
+    pub(crate) fn new(
         run_id: String,
         mode: &'static str,
         candidates: usize,
@@ -183,7 +183,7 @@ impl ReapReport {
 
     /// The one-line summary printed on stderr.
     #[must_use]
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         let s = &self.summary;
         let done = if s.dry_run > 0 || self.mode != "delete" {
             format!("{} dry-run", s.dry_run)
@@ -212,7 +212,7 @@ impl ReapReport {
 }
 
 /// Renders the reap report in `format` to `out`.
-pub fn render(
+pub(crate) fn render(
     report: &ReapReport,
     format: Format,
     color: bool,
@@ -308,7 +308,7 @@ fn table(report: &ReapReport, color: bool, width: Option<u16>) -> Table {
 /// What is about to be deleted, for the question asked in a terminal: counts by context and
 /// namespace, and by class.
 #[must_use]
-pub fn plan_summary(targets: &[Target]) -> String {
+pub(crate) fn plan_summary(targets: &[Target]) -> String {
     let mut by_namespace: BTreeMap<(Option<&str>, &str), usize> = BTreeMap::new();
     let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
     for t in targets {
@@ -331,14 +331,14 @@ pub fn plan_summary(targets: &[Target]) -> String {
 }
 
 /// A progress bar on stderr while deleting; draws nothing when stderr is not a terminal.
-pub struct DeleteProgress {
+pub(crate) struct DeleteProgress {
     bar: ProgressBar,
 }
 
 impl DeleteProgress {
     /// A bar of `total` steps, shown only when `enabled`.
     #[must_use]
-    pub fn new(enabled: bool, total: usize) -> Self {
+    pub(crate) fn new(enabled: bool, total: usize) -> Self {
         let bar = if enabled {
             let bar = ProgressBar::with_draw_target(
                 Some(u64::try_from(total).unwrap_or(u64::MAX)),
@@ -358,12 +358,12 @@ impl DeleteProgress {
     }
 
     /// One more outcome.
-    pub fn inc(&self) {
+    pub(crate) fn inc(&self) {
         self.bar.inc(1);
     }
 
     /// Prints a line on stderr above the bar.
-    pub fn println(&self, line: &str) {
+    pub(crate) fn println(&self, line: &str) {
         if self.bar.is_hidden() {
             eprintln!("{line}");
         } else {
@@ -372,7 +372,7 @@ impl DeleteProgress {
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

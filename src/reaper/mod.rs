@@ -9,7 +9,7 @@
 //! (`k8s::request`). Must not: judge pods, decide which pods are targets, talk kube types, or
 //! format reports.
 
-pub mod plan;
+pub(crate) mod plan;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -29,7 +29,7 @@ use plan::Target;
 /// What happened to one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum OutcomeKind {
+pub(crate) enum OutcomeKind {
     /// The API server accepted the DELETE.
     Deleted,
     /// Already gone (404, or no longer listed when a plan was applied).
@@ -47,7 +47,7 @@ pub enum OutcomeKind {
 impl OutcomeKind {
     /// As reports spell it.
     #[must_use]
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OutcomeKind::Deleted => "deleted",
             OutcomeKind::Gone => "gone",
@@ -60,7 +60,7 @@ impl OutcomeKind {
 
 /// The outcome of one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// What happened.
     pub kind: OutcomeKind,
     /// DELETE requests sent for it.
@@ -76,7 +76,7 @@ pub struct Outcome {
 impl Outcome {
     /// An outcome decided without sending anything.
     #[must_use]
-    pub fn unsent(kind: OutcomeKind, error: Option<String>) -> Self {
+    pub(crate) fn unsent(kind: OutcomeKind, error: Option<String>) -> Self {
         Self {
             kind,
             attempts: 0,
@@ -89,7 +89,7 @@ impl Outcome {
 
 /// Where outcomes are recorded as they complete: the audit log, a line on stderr, the
 /// progress bar.
-pub trait Recorder: Sync {
+pub(crate) trait Recorder: Sync {
     /// Called once per target, as soon as its outcome is known.
     fn record(&self, target: &Target, outcome: &Outcome);
 }
@@ -97,14 +97,14 @@ pub trait Recorder: Sync {
 /// The results of a run so far: one slot per target, filled as each completes, and which were
 /// started. Kept outside the executor so that a run cut short still reports what it did.
 #[derive(Debug)]
-pub struct Results {
+pub(crate) struct Results {
     slots: Mutex<(Vec<Option<Outcome>>, Vec<bool>)>,
 }
 
 impl Results {
     /// Empty results for `n` targets.
     #[must_use]
-    pub fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Self {
             slots: Mutex::new((vec![None; n], vec![false; n])),
         }
@@ -126,7 +126,7 @@ impl Results {
 
     /// Every outcome: a target that was in flight when the run was cut short, or never
     /// started, gets a `failed` outcome that says so (and is recorded now).
-    pub fn finish(self, targets: &[Target], recorder: &dyn Recorder) -> Vec<Outcome> {
+    pub(crate) fn finish(self, targets: &[Target], recorder: &dyn Recorder) -> Vec<Outcome> {
         let (slots, started) = self
             .slots
             .into_inner()
@@ -159,7 +159,7 @@ impl Results {
 }
 
 /// Issues the deletes of a run.
-pub struct Executor<'a> {
+pub(crate) struct Executor<'a> {
     connections: Vec<Connection>,
     mode: DeleteMode,
     concurrency: usize,
@@ -174,7 +174,7 @@ impl<'a> Executor<'a> {
     /// An executor deleting through `connections` (indexed by [`Target::group`]; `None` where a
     /// group has no cluster). Contexts of the same API server share one rate limit.
     #[must_use]
-    pub fn new(
+    pub(crate) fn new(
         connections: Vec<Connection>,
         mode: DeleteMode,
         pace: Pace,
@@ -209,7 +209,7 @@ impl<'a> Executor<'a> {
 
     /// Deletes every target, in order, at most `concurrency` at once, filling `results` as each
     /// completes. Stops starting new deletes when cancelled or past the deadline.
-    pub async fn run(&self, targets: &[Target], results: &Results) {
+    pub(crate) async fn run(&self, targets: &[Target], results: &Results) {
         futures::stream::iter(targets.iter().enumerate())
             .map(|(index, target)| async move {
                 let outcome = self.one(index, target, results).await;
@@ -336,7 +336,7 @@ impl<'a> Executor<'a> {
 
 /// One line of the audit log.
 #[derive(Debug, Serialize)]
-pub struct AuditLine<'a> {
+pub(crate) struct AuditLine<'a> {
     /// When the outcome was known.
     pub time: Timestamp,
     /// The run's id (also in the report).
@@ -376,7 +376,7 @@ pub struct AuditLine<'a> {
 impl<'a> AuditLine<'a> {
     /// The audit line of one outcome.
     #[must_use]
-    pub fn new(
+    pub(crate) fn new(
         run_id: &'a str,
         mode: DeleteMode,
         target: &'a Target,
@@ -406,13 +406,13 @@ impl<'a> AuditLine<'a> {
 
 /// The `--audit-log` file: appended to, one JSON line per outcome, flushed as written.
 #[derive(Debug)]
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     file: Mutex<std::fs::File>,
 }
 
 impl AuditLog {
     /// Opens (creating if needed) `path` for appending.
-    pub fn open(path: &Path) -> std::io::Result<Self> {
+    pub(crate) fn open(path: &Path) -> std::io::Result<Self> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -423,7 +423,7 @@ impl AuditLog {
     }
 
     /// Appends one line and flushes it to the file.
-    pub fn write(&self, line: &AuditLine<'_>) -> std::io::Result<()> {
+    pub(crate) fn write(&self, line: &AuditLine<'_>) -> std::io::Result<()> {
         let mut text = serde_json::to_vec(line).map_err(std::io::Error::other)?;
         text.push(b'\n');
         let mut file = self

@@ -18,7 +18,7 @@ use crate::pod::PodInfo;
 
 /// One pod to delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub(crate) struct Target {
     /// Index of the group (context) whose connection deletes it.
     pub group: usize,
     /// The kubeconfig context.
@@ -69,14 +69,14 @@ impl Target {
 
     /// `namespace/name`.
     #[must_use]
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
 }
 
 /// The orphans of a judged run, one target each.
 #[must_use]
-pub fn from_judged(groups: &[Group]) -> Vec<Target> {
+pub(crate) fn from_judged(groups: &[Group]) -> Vec<Target> {
     let mut targets = Vec::new();
     for (index, group) in groups.iter().enumerate() {
         for (pod, judgement) in group.listing.pods.iter().zip(&group.judgements) {
@@ -98,7 +98,7 @@ pub fn from_judged(groups: &[Group]) -> Vec<Target> {
 /// (oldest first), then pods that still run by creation time; the namespaces take turns, the
 /// one with the oldest next pod first, so every namespace advances at the same pace.
 #[must_use]
-pub fn order(targets: Vec<Target>) -> Vec<Target> {
+pub(crate) fn order(targets: Vec<Target>) -> Vec<Target> {
     // Terminated before running; then the older first; the name breaks ties.
     let key = |t: &Target| {
         (
@@ -135,7 +135,7 @@ pub fn order(targets: Vec<Target>) -> Vec<Target> {
 }
 
 /// The schema a plan must have: the scan report's.
-pub const PLAN_SCHEMA: &str = crate::output::SCHEMA;
+pub(crate) const PLAN_SCHEMA: &str = crate::output::SCHEMA;
 
 /// Why a plan file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -175,13 +175,11 @@ pub enum PlanError {
 }
 
 /// The largest plan file read.
-pub const MAX_PLAN_BYTES: u64 = 512 << 20;
+pub(crate) const MAX_PLAN_BYTES: u64 = 512 << 20;
 
 /// A reviewed plan: the parts of a `scan -o json` report that `reap --plan` uses.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Plan {
-    /// The report's schema.
-    pub schema: String,
+pub(crate) struct Plan {
     /// When the report was made.
     #[serde(default)]
     pub generated_at: Option<Timestamp>,
@@ -194,7 +192,7 @@ pub struct Plan {
 
 /// One pod of a plan.
 #[derive(Debug, Clone, Deserialize)]
-pub struct PlanPod {
+pub(crate) struct PlanPod {
     /// Context.
     pub context: Option<String>,
     /// Namespace.
@@ -228,7 +226,7 @@ pub struct PlanPod {
 
 /// Parses and checks a plan: the scan report's schema, listed from a cluster, with a time, and
 /// every orphan carrying its preconditions.
-pub fn parse_plan(bytes: &[u8]) -> Result<Plan, PlanError> {
+pub(crate) fn parse_plan(bytes: &[u8]) -> Result<Plan, PlanError> {
     // The schema first, so that another document gets the message that says so.
     #[derive(Deserialize)]
     struct Head {
@@ -263,7 +261,7 @@ pub fn parse_plan(bytes: &[u8]) -> Result<Plan, PlanError> {
 
 impl Plan {
     /// The plan's orphans.
-    pub fn orphans(&self) -> impl Iterator<Item = &PlanPod> {
+    pub(crate) fn orphans(&self) -> impl Iterator<Item = &PlanPod> {
         self.pods
             .iter()
             .filter(|p| p.verdict == Verdict::Orphan.as_str())
@@ -271,7 +269,7 @@ impl Plan {
 
     /// The contexts of its orphans, in first-seen order.
     #[must_use]
-    pub fn contexts(&self) -> Vec<Option<String>> {
+    pub(crate) fn contexts(&self) -> Vec<Option<String>> {
         let mut contexts: Vec<Option<String>> = Vec::new();
         for pod in self.orphans() {
             if !contexts.contains(&pod.context) {
@@ -283,7 +281,7 @@ impl Plan {
 
     /// The namespaces of its orphans in `context`, sorted.
     #[must_use]
-    pub fn namespaces(&self, context: Option<&str>) -> Vec<String> {
+    pub(crate) fn namespaces(&self, context: Option<&str>) -> Vec<String> {
         let mut namespaces: Vec<String> = self
             .orphans()
             .filter(|p| p.context.as_deref() == context)
@@ -297,7 +295,7 @@ impl Plan {
 
 /// How a plan's orphan compares with the pod listed now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Relisted {
+pub(crate) enum Relisted {
     /// Still there, unchanged: delete it with the plan's preconditions.
     Unchanged(Target),
     /// No candidate pod of that name any more.
@@ -309,7 +307,7 @@ pub enum Relisted {
 /// Compares each orphan of `plan` in `context` (group `group`) with the candidate pods listed
 /// now, so that only pods that are still candidates, exactly as planned, receive a DELETE.
 #[must_use]
-pub fn match_plan(
+pub(crate) fn match_plan(
     plan: &Plan,
     group: usize,
     context: Option<&str>,

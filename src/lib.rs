@@ -93,10 +93,20 @@ fn init_logging(presentation: Presentation) {
         Verbosity::Verbose(2) => "debug",
         Verbosity::Verbose(_) => "trace",
     };
-    // Other crates (kube, hyper) stay at warnings unless asked for with RUST_LOG.
+    // Other crates (hyper, rustls) stay at warnings unless asked for with RUST_LOG. kube's own
+    // client logs every failed request as an error, including those our request policy retries
+    // and then reports itself: it is heard only from -vv on.
     let others = if level == "error" { "error" } else { "warn" };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{others},kyuubi_reaper={level}")));
+    let kube = match presentation.verbosity {
+        Verbosity::Quiet | Verbosity::Normal | Verbosity::Verbose(1) => "off",
+        Verbosity::Verbose(2) => "warn",
+        Verbosity::Verbose(_) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{others},kube_client={kube},kube={kube},kyuubi_reaper={level}"
+        ))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

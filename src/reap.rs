@@ -151,6 +151,7 @@ pub(crate) async fn run(
         (prepared.sources, prepared.clocks, prepared.skipped),
     );
     report.plan = config.plan.as_ref().map(|p| p.path.display().to_string());
+    report.summary.audit_log_failed = done.audit_log_failed;
     let width = presentation
         .stdout_is_terminal
         .then(terminal_width)
@@ -160,17 +161,20 @@ pub(crate) async fn run(
     if presentation.verbosity != Verbosity::Quiet {
         eprintln!("{}", report.summary_line());
     }
-    Ok(if report.summary.failed > 0 || done.interrupted {
-        ExitCode::ReapIncomplete
-    } else {
-        ExitCode::Success
-    })
+    Ok(
+        if report.summary.failed > 0 || done.interrupted || done.audit_log_failed {
+            ExitCode::ReapIncomplete
+        } else {
+            ExitCode::Success
+        },
+    )
 }
 
 /// What the deleting did.
 struct Done {
     outcomes: Vec<Outcome>,
     interrupted: bool,
+    audit_log_failed: bool,
     elapsed: Duration,
 }
 
@@ -235,13 +239,15 @@ async fn execute(
         tracing::error!("{error}{cause}; no further delete was started");
         return Ok(Done {
             outcomes,
-            interrupted: true,
+            interrupted,
+            audit_log_failed: true,
             elapsed,
         });
     }
     Ok(Done {
         outcomes,
         interrupted,
+        audit_log_failed: false,
         elapsed,
     })
 }

@@ -18,6 +18,7 @@ use http::StatusCode;
 use jiff::Timestamp;
 use kube::Client;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// The first backoff step; step `n` waits a uniformly random time in `[0, min(cap, base·2ⁿ)]`
 /// ("full jitter"), so that many clients retrying the same overloaded server spread out.
@@ -114,6 +115,12 @@ pub enum RequestFailure {
     /// The connection failed (refused, reset, TLS, a body cut short).
     #[error("{0}")]
     Transport(String),
+    /// The run was interrupted before the request could be (re)tried.
+    #[error("interrupted before the request could be {}", if last.is_some() { "retried" } else { "sent" })]
+    Cancelled {
+        /// What the last attempt got, if there was one.
+        last: Option<String>,
+    },
     /// The run's `--deadline` passed before the request could be (re)tried.
     #[error("the run's --deadline passed{}", last.as_ref().map(|l| format!(" (last attempt: {l})")).unwrap_or_default())]
     Deadline {
@@ -139,6 +146,7 @@ pub(crate) struct Sender {
     policy: RequestPolicy,
     deadline: Instant,
     limit: Option<RateLimit>,
+    cancel: CancellationToken,
 }
 
 impl std::fmt::Debug for Sender {
@@ -166,6 +174,17 @@ impl Sender {
             policy,
             deadline,
             limit,
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// The same sender, stopping when `cancel` is cancelled: no attempt starts after that, and
+    /// a wait for the rate limit or a backoff ends at once (an attempt on the wire finishes).
+    #[must_use]
+    pub(crate) fn with_cancel(&self, cancel: CancellationToken) -> Self {
+        Self {
+            cancel,
+            ..self.clone()
         }
     }
 
@@ -191,21 +210,35 @@ impl Sender {
         let mut attempts = 0;
         let mut last: Option<String> = None;
         loop {
+            if self.cancel.is_cancelled() {
+                return Sent {
+                    result: Err(RequestFailure::Cancelled { last }),
+                    attempts,
+                };
+            }
             if Instant::now() >= self.deadline {
                 return Sent {
                     result: Err(RequestFailure::Deadline { last }),
                     attempts,
                 };
             }
-            if let Some(limit) = &self.limit
-                && tokio::time::timeout_at(self.deadline, limit.wait())
-                    .await
-                    .is_err()
-            {
-                return Sent {
-                    result: Err(RequestFailure::Deadline { last }),
-                    attempts,
-                };
+            if let Some(limit) = &self.limit {
+                tokio::select! {
+                    waited = tokio::time::timeout_at(self.deadline, limit.wait()) => {
+                        if waited.is_err() {
+                            return Sent {
+                                result: Err(RequestFailure::Deadline { last }),
+                                attempts,
+                            };
+                        }
+                    }
+                    () = self.cancel.cancelled() => {
+                        return Sent {
+                            result: Err(RequestFailure::Cancelled { last }),
+                            attempts,
+                        };
+                    }
+                }
             }
             attempts += 1;
             let own_limit = Instant::now() + self.policy.timeout;
@@ -219,7 +252,7 @@ impl Sender {
             };
             let retry_after = match &result {
                 Ok(answer) if retryable(answer.status) => answer.retry_after,
-                Ok(_) | Err(RequestFailure::Deadline { .. }) => {
+                Ok(_) | Err(RequestFailure::Deadline { .. } | RequestFailure::Cancelled { .. }) => {
                     return Sent { result, attempts };
                 }
                 Err(_) => None,
@@ -245,7 +278,15 @@ impl Sender {
                 wait.as_secs_f64()
             );
             last = Some(described);
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.cancel.cancelled() => {
+                    return Sent {
+                        result: Err(RequestFailure::Cancelled { last }),
+                        attempts,
+                    };
+                }
+            }
         }
     }
 

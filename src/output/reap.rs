@@ -98,6 +98,8 @@ pub(crate) struct ReapSummary {
     pub requests: u64,
     /// The run was interrupted (SIGINT/SIGTERM).
     pub interrupted: bool,
+    /// The `--audit-log` could not be written, which stopped the run.
+    pub audit_log_failed: bool,
     /// Seconds from the first delete to the last outcome.
     pub elapsed_seconds: f64,
     /// Outcomes per second over `elapsed_seconds`.

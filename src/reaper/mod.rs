@@ -191,7 +191,7 @@ impl<'a> Executor<'a> {
                     .or_insert_with(|| RateLimit::new(pace.qps, pace.burst))
                     .clone();
                 Connection {
-                    sender: c.sender.with_limit(Some(limit)),
+                    sender: c.sender.with_limit(Some(limit)).with_cancel(cancel.clone()),
                     ..c
                 }
             })
@@ -300,12 +300,7 @@ impl<'a> Executor<'a> {
                 outcome(OutcomeKind::Changed, Some(409), Some(message))
             }
             DeleteAnswer::Denied { code, message } => {
-                let context = target.context.as_deref().unwrap_or("in-cluster");
-                let why = format!(
-                    "context {context} stopped after {code} on a DELETE (the identity may not \
-                     delete pods in namespace {}; it needs `delete` on `pods`)",
-                    target.namespace
-                );
+                let why = denied(target, code);
                 tracing::error!("{why}: {message}");
                 self.stopped
                     .lock()
@@ -331,6 +326,23 @@ impl<'a> Executor<'a> {
                 outcome(OutcomeKind::Failed, None, Some(failure.to_string()))
             }
         }
+    }
+}
+
+/// Why a context stopped after a 401 or 403 on a DELETE, with what to check.
+fn denied(target: &Target, code: u16) -> String {
+    let context = target.context.as_deref().unwrap_or("in-cluster");
+    if code == 401 {
+        format!(
+            "context {context} stopped after 401 on a DELETE (the API server did not accept the \
+             credentials; check the kubeconfig user: token, certificate or exec plugin)"
+        )
+    } else {
+        format!(
+            "context {context} stopped after {code} on a DELETE (the identity may not delete \
+             pods in namespace {}; it needs `delete` on `pods`)",
+            target.namespace
+        )
     }
 }
 

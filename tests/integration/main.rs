@@ -4,6 +4,7 @@
 
 mod cli;
 mod harness;
+mod reap;
 mod sample;
 mod scan_cluster;
 mod scan_zk;

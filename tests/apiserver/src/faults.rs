@@ -1,6 +1,6 @@
 //! Deterministic fault injection: latency, 500/503 answers, 429 with `Retry-After`, connections
-//! dropped mid-response and watch streams cut after N events, optionally scoped to a method and a
-//! path pattern.
+//! dropped mid-response, requests that hang without an answer and watch streams cut after N
+//! events, optionally scoped to a method and a path pattern.
 //!
 //! A rule fires for the n-th request it matches when `hash(seed, rule index, n) < probability`
 //! (and `n` is past `skip` and below `skip + times`), so a given seed and request order always
@@ -33,6 +33,10 @@ pub enum FaultAction {
         /// Events (not bookmarks) to send before the cut.
         after_events: usize,
     },
+    /// Read the request and never answer it (not even a status line): the connection stays open
+    /// until the client closes it or the server shuts down, when it is closed without a
+    /// response. The request log records it at once, with status 0.
+    Hang,
 }
 
 /// One fault rule.
@@ -73,7 +77,7 @@ impl FaultRule {
     /// Parse `action=503,p=0.2,method=DELETE,path=/api/v1/*,skip=1,times=3,watch=true`.
     ///
     /// Actions: `latency` (`ms=N`), `500`, `503` (or any status code), `429` (`retry-after=S`),
-    /// `drop` (`fraction=F`), `cut-watch` (`events=N`).
+    /// `drop` (`fraction=F`), `cut-watch` (`events=N`), `hang`.
     pub fn parse(spec: &str) -> Result<Self, String> {
         let mut action = None;
         let mut r = Self::always(FaultAction::Error(500));
@@ -110,6 +114,7 @@ impl FaultRule {
                 retry_after_secs: retry_after,
             },
             "drop" => FaultAction::DropConnection { fraction },
+            "hang" => FaultAction::Hang,
             "cut-watch" => FaultAction::CutWatch {
                 after_events: events,
             },
@@ -152,6 +157,8 @@ pub struct Decision {
     pub drop: Option<f64>,
     /// Cut a watch after this many events.
     pub cut_watch: Option<usize>,
+    /// Never answer: hold the connection until the client or the server closes it.
+    pub hang: bool,
 }
 
 impl Decision {
@@ -173,6 +180,9 @@ impl Decision {
         }
         if let Some(n) = self.cut_watch {
             parts.push(format!("cut-watch={n}"));
+        }
+        if self.hang {
+            parts.push("hang".to_string());
         }
         (!parts.is_empty()).then(|| parts.join(" "))
     }
@@ -209,7 +219,8 @@ impl FaultState {
             if roll >= rule.probability {
                 continue;
             }
-            let terminal = d.error.is_some() || d.throttle.is_some();
+            // The first rule that decides the answer (an error, a 429 or no answer) wins.
+            let terminal = d.error.is_some() || d.throttle.is_some() || d.hang;
             match &rule.action {
                 FaultAction::Latency(l) => d.latency += *l,
                 FaultAction::Error(c) if !terminal => d.error = Some(*c),
@@ -222,6 +233,7 @@ impl FaultState {
                 FaultAction::CutWatch { after_events } if d.cut_watch.is_none() => {
                     d.cut_watch = Some(*after_events);
                 }
+                FaultAction::Hang if !terminal => d.hang = true,
                 _ => {}
             }
         }
@@ -343,5 +355,56 @@ mod tests {
                 .action,
             FaultAction::CutWatch { after_events: 3 }
         );
+    }
+
+    #[test]
+    fn hang_is_scoped_and_decides_the_answer() {
+        let r =
+            FaultRule::parse("action=hang,method=DELETE,path=/api/v1/namespaces/*,skip=1,times=2")
+                .unwrap();
+        assert_eq!(r.action, FaultAction::Hang);
+        let mut s = FaultState::new(FaultConfig {
+            seed: 0,
+            rules: vec![r, FaultRule::always(FaultAction::Error(503))],
+        });
+        let got: Vec<(bool, Option<u16>)> = (0..4)
+            .map(|_| {
+                let d = s.decide("DELETE", "/api/v1/namespaces/a/pods/b", false);
+                (d.hang, d.error)
+            })
+            .collect();
+        // a hang takes the place of the later 503 rule; outside its window the 503 applies
+        assert_eq!(
+            got,
+            [
+                (false, Some(503)),
+                (true, None),
+                (true, None),
+                (false, Some(503))
+            ]
+        );
+        let d = s.decide("GET", "/api/v1/namespaces/a/pods/b", false);
+        assert!(!d.hang);
+        // an earlier error rule wins over a later hang; latency adds up with a hang
+        let mut s = FaultState::new(FaultConfig {
+            seed: 0,
+            rules: vec![
+                FaultRule::parse("action=latency,ms=20").unwrap(),
+                FaultRule::parse("action=hang,times=1").unwrap(),
+                FaultRule::parse("action=hang").unwrap(),
+            ],
+        });
+        let d = s.decide("GET", "/", false);
+        assert!(d.hang);
+        assert_eq!(d.describe().as_deref(), Some("latency=20ms hang"));
+        let mut s = FaultState::new(FaultConfig {
+            seed: 0,
+            rules: vec![
+                FaultRule::always(FaultAction::Error(500)),
+                FaultRule::always(FaultAction::Hang),
+            ],
+        });
+        let d = s.decide("GET", "/", false);
+        assert_eq!((d.hang, d.error), (false, Some(500)));
     }
 }

@@ -24,6 +24,23 @@ pub enum Phase {
     Failed,
 }
 
+impl std::str::FromStr for Phase {
+    type Err = String;
+
+    /// A `status.phase` value, in any case.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "pending" => Ok(Self::Pending),
+            "running" => Ok(Self::Running),
+            "succeeded" => Ok(Self::Succeeded),
+            "failed" => Ok(Self::Failed),
+            _ => Err(format!(
+                "unknown phase {s:?} (Pending, Running, Succeeded or Failed)"
+            )),
+        }
+    }
+}
+
 impl Phase {
     /// The `status.phase` value.
     #[must_use]
@@ -446,8 +463,13 @@ pub struct GenOptions {
     pub namespaces: usize,
     /// RNG seed.
     pub seed: u64,
-    /// "Now" for timestamps (pods are created up to 30 days before).
+    /// "Now" for timestamps (pods are created up to 30 days before, and terminated ones
+    /// finished before it).
     pub now: Timestamp,
+    /// Give every driver this phase instead of the usual mix (40% Succeeded, 20% Failed, 25%
+    /// Running, 15% Pending). `None` keeps the mix, and the same output for a seed as before
+    /// this option existed.
+    pub driver_phase: Option<Phase>,
 }
 
 impl Default for GenOptions {
@@ -460,6 +482,7 @@ impl Default for GenOptions {
             now: "2026-01-01T00:00:00Z"
                 .parse()
                 .unwrap_or(Timestamp::UNIX_EPOCH),
+            driver_phase: None,
         }
     }
 }
@@ -499,14 +522,16 @@ fn random_ip(r: &mut SplitMix) -> String {
 
 const NODES: usize = 120;
 
-/// A random driver in namespace `ns`, created within 30 days before `now`.
-fn random_driver(r: &mut SplitMix, ns: String, now: Timestamp) -> DriverSpec {
-    let phase = match pick(r, 100) {
+/// A random driver in namespace `ns`, created within 30 days before `now`, in `phase` or a
+/// random one.
+fn random_driver(r: &mut SplitMix, ns: String, now: Timestamp, phase: Option<Phase>) -> DriverSpec {
+    let drawn = match pick(r, 100) {
         0..40 => Phase::Succeeded,
         40..60 => Phase::Failed,
         60..85 => Phase::Running,
         _ => Phase::Pending,
     };
+    let phase = phase.unwrap_or(drawn);
     let age_s = i64::try_from(pick(r, 30 * 86_400)).unwrap_or(0) + 600;
     let created = now
         .saturating_sub(SignedDuration::from_secs(age_s))
@@ -604,7 +629,7 @@ pub fn write_seed(w: &mut impl Write, o: &GenOptions) -> io::Result<GenSummary> 
     let apps_target = o.others - executors_target;
     let mut exec_budget = executors_target;
     for i in 0..o.drivers {
-        let spec = random_driver(&mut r, namespace_name(i % ns_count), o.now);
+        let spec = random_driver(&mut r, namespace_name(i % ns_count), o.now, o.driver_phase);
         let phase = spec.phase;
         let driver = spark_driver_pod(&spec);
         // executors for some drivers, until the executor budget is used
@@ -685,5 +710,54 @@ mod tests {
         let mut again = Vec::new();
         write_seed(&mut again, &o).unwrap();
         assert_eq!(buf, again);
+    }
+
+    #[test]
+    fn forced_driver_phase() {
+        let o = GenOptions {
+            drivers: 50,
+            others: 0,
+            namespaces: 20,
+            driver_phase: Some(Phase::Succeeded),
+            ..GenOptions::default()
+        };
+        let mut buf = Vec::new();
+        let s = write_seed(&mut buf, &o).unwrap();
+        assert_eq!(
+            s,
+            GenSummary {
+                drivers: 50,
+                executors: 0,
+                apps: 0
+            }
+        );
+        let pods = crate::seed::parse_str(std::str::from_utf8(&buf).unwrap()).unwrap();
+        let namespaces: std::collections::BTreeSet<&str> = pods
+            .iter()
+            .map(|p| p["metadata"]["namespace"].as_str().unwrap())
+            .collect();
+        assert_eq!(namespaces.len(), 20);
+        for p in &pods {
+            assert_eq!(p["status"]["phase"], "Succeeded");
+            assert!(p["spec"]["nodeName"].is_string(), "scheduled");
+            let fin: Timestamp =
+                p["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+            assert!(fin < o.now);
+            let labels = &p["metadata"]["labels"];
+            assert!(labels["kyuubi-unique-tag"].is_string());
+            assert_eq!(labels["spark-role"], "driver");
+            assert!(
+                labels["spark-app-selector"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("spark-")
+            );
+        }
+        assert_eq!("failed".parse::<Phase>(), Ok(Phase::Failed));
+        assert!("done".parse::<Phase>().is_err());
     }
 }

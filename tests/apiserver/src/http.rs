@@ -1,10 +1,9 @@
 //! The HTTP front end: routing, content negotiation (JSON, YAML, `Table`,
 //! `PartialObjectMetadata[List]`), authentication, fault injection and the request log.
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -631,6 +630,11 @@ async fn handle_pods(
     name: Option<String>,
     legacy_watch: bool,
 ) -> Result<Response<Body>, ApiError> {
+    // Only GET is installed on the watch paths and (list and watch) on the cluster-wide
+    // `/api/v1/pods`; every other method there has no route.
+    if req.method != Method::GET && (legacy_watch || namespace.is_none()) {
+        return Err(ApiError::method_not_allowed());
+    }
     let out = negotiate(req.accept.as_deref())?;
     let now = shared.clock.now();
     let is_watch = legacy_watch || bool_param(&req.params, "watch")?;
@@ -697,8 +701,8 @@ async fn handle_pods(
             }
             Ok(json_response(outcome.code, outcome.object))
         }
-        (&Method::DELETE, ns, None) => {
-            let filter = filter_for(ns, None, &req.params)?;
+        (&Method::DELETE, Some(ns), None) => {
+            let filter = filter_for(Some(ns), None, &req.params)?;
             let opts = delete_options(&req)?;
             let mut st = lock(&shared.store);
             let page = st.list(&filter, &ListParams::default())?;
@@ -797,10 +801,7 @@ async fn dispatch(shared: &Arc<Shared>, req: Incoming2) -> Result<Response<Body>
         if matches!(r, Route::NotFound) {
             return Err(ApiError::path_not_found());
         }
-        return Err(ApiError::method_not_supported(
-            "",
-            &req.method.as_str().to_ascii_lowercase(),
-        ));
+        return Err(ApiError::method_not_allowed());
     }
     match r {
         Route::Root => Ok(value_response(
@@ -950,11 +951,39 @@ fn truncate(resp: Response<Body>, fraction: f64) -> Response<Body> {
     Response::from_parts(parts, Body::Stream(rx))
 }
 
-/// The service function.
+/// Counts a hanging request while its future lives (hyper drops it when the client goes away).
+struct HangGuard<'a>(&'a AtomicUsize);
+
+impl<'a> HangGuard<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Self(n)
+    }
+}
+
+impl Drop for HangGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The `hang` fault: answer nothing until the server shuts down (or the client closes the
+/// connection, when hyper drops this future), then fail the service so hyper closes the
+/// connection without writing a status line.
+async fn hang(shared: &Shared) -> BodyError {
+    let _guard = HangGuard::new(&shared.hanging);
+    let mut shutdown = shared.shutdown.clone();
+    // Err: the server handle is gone, which is a shutdown too.
+    let _ = shutdown.wait_for(|down| *down).await;
+    BodyError("request hung by fault injection; server shutting down")
+}
+
+/// The service function. It fails (and hyper closes the connection without an answer) only for
+/// a request hung by fault injection when the server shuts down.
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<Body>, BodyError> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
@@ -980,19 +1009,45 @@ pub(crate) async fn handle(
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
+    let mut entry = RecordedRequest {
+        seq,
+        time: String::new(),
+        method: method.as_str().to_string(),
+        path,
+        query,
+        params,
+        body: if shared.opts.log_bodies {
+            String::from_utf8_lossy(&body).into_owned()
+        } else {
+            String::new()
+        },
+        accept,
+        content_type,
+        user_agent,
+        authorization: auth.is_some(),
+        status: 0,
+        fault: decision.describe(),
+    };
+    if decision.hang {
+        // logged now: there will be no answer to log
+        entry.time = format_rfc3339(shared.clock.now());
+        tracing::debug!(method = %entry.method, path = %entry.path, query = %entry.query, "request hangs");
+        shared.record(entry);
+        return Err(hang(&shared).await);
+    }
     let result = if let Some(code) = decision.error {
         Err(fault_error(code))
     } else if let Some(ra) = decision.throttle {
         Err(ApiError::too_many_requests(ra))
-    } else if let Err(e) = authenticate(&shared, auth.as_deref(), &method, &path, is_watch) {
+    } else if let Err(e) = authenticate(&shared, auth.as_deref(), &method, &entry.path, is_watch) {
         Err(e)
     } else {
         let incoming = Incoming2 {
             method: method.clone(),
-            path: path.clone(),
-            params: params.clone(),
-            accept: accept.clone(),
-            content_type: content_type.clone(),
+            path: entry.path.clone(),
+            params: entry.params.clone(),
+            accept: entry.accept.clone(),
+            content_type: entry.content_type.clone(),
             body: body.clone(),
             cut_watch: decision.cut_watch,
         };
@@ -1021,26 +1076,9 @@ pub(crate) async fn handle(
         h.insert("audit-id", v);
     }
     let status = resp.status().as_u16();
-    tracing::debug!(%method, %path, %query, status, "request");
-    let entry = RecordedRequest {
-        seq,
-        time: format_rfc3339(now),
-        method: method.as_str().to_string(),
-        path,
-        query,
-        params,
-        body: if shared.opts.log_bodies {
-            String::from_utf8_lossy(&body).into_owned()
-        } else {
-            String::new()
-        },
-        accept,
-        content_type,
-        user_agent,
-        authorization: auth.is_some(),
-        status,
-        fault: decision.describe(),
-    };
+    tracing::debug!(%method, path = %entry.path, query = %entry.query, status, "request");
+    entry.time = format_rfc3339(now);
+    entry.status = status;
     shared.record(entry);
     Ok(resp)
 }

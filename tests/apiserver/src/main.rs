@@ -70,8 +70,9 @@ struct Cli {
     #[arg(long, value_name = "N")]
     cut_watch_after: Option<usize>,
     /// A scoped fault rule, e.g. `action=503,p=0.2,method=DELETE,path=/api/v1/namespaces/*,times=3`
-    /// (actions: latency (ms=), 429 (retry-after=), drop (fraction=), cut-watch (events=), or an
-    /// HTTP status code); repeatable.
+    /// (actions: latency (ms=), 429 (retry-after=), drop (fraction=), cut-watch (events=), hang
+    /// (read the request, never answer, hold the connection until the client closes it or the
+    /// server stops; logged with status 0), or an HTTP status code); repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     faults: Vec<String>,
     /// Seconds between watch bookmarks.
@@ -240,12 +241,16 @@ mod tests {
             "2",
             "--fault",
             "action=503,method=DELETE,times=1",
+            "--fault",
+            "action=hang,method=GET,path=/api/v1/pods,skip=2,times=1",
             "--clock-offset",
             "-2h",
         ]);
         let c = cli.config().unwrap();
         assert_eq!(c.seed_files.len(), 1);
-        assert_eq!(c.faults.rules.len(), 3);
+        assert_eq!(c.faults.rules.len(), 4);
+        assert_eq!(c.faults.rules[3].action, FaultAction::Hang);
+        assert_eq!(c.faults.rules[3].skip, 2);
         assert!(matches!(c.clock, ClockStart::Offset(_)));
     }
 }

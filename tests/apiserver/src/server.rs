@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,6 +128,8 @@ pub(crate) struct Shared {
     pub(crate) log: Mutex<Vec<RecordedRequest>>,
     log_file: Option<Mutex<std::fs::File>>,
     pub(crate) seq: AtomicU64,
+    /// Requests held without an answer by the `hang` fault right now.
+    pub(crate) hanging: AtomicUsize,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) addr: SocketAddr,
     pub(crate) started: Timestamp,
@@ -268,6 +270,7 @@ impl TestApiServer {
             log: Mutex::new(Vec::new()),
             log_file,
             seq: AtomicU64::new(1),
+            hanging: AtomicUsize::new(0),
             shutdown: shutdown_rx,
             addr,
             started: now,
@@ -516,6 +519,13 @@ impl TestApiServer {
         lock(&self.shared.log).clone()
     }
 
+    /// Requests that the `hang` fault holds without an answer right now (a request stops
+    /// counting when its client closes the connection, or at shutdown).
+    #[must_use]
+    pub fn hanging_requests(&self) -> usize {
+        self.shared.hanging.load(Ordering::Relaxed)
+    }
+
     /// Empty the request log.
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
@@ -546,7 +556,8 @@ impl TestApiServer {
         std::fs::write(path, self.kubeconfig_yaml(opts))
     }
 
-    /// Stop accepting, end watch streams, and wait (up to 5 s) for connections to finish.
+    /// Stop accepting, end watch streams, close connections hung by the `hang` fault (without an
+    /// answer), and wait (up to 5 s) for the other connections to finish.
     pub async fn shutdown(mut self) {
         self.shutdown_inner().await;
     }

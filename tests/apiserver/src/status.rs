@@ -228,6 +228,22 @@ impl ApiError {
         e
     }
 
+    /// 405 `MethodNotAllowed` for a method that no route of the path accepts (go-restful's
+    /// answer, turned into a `Status` by the API server's service error handler): e.g. `DELETE`
+    /// on the cluster-wide `/api/v1/pods`, where only list and watch are installed.
+    #[must_use]
+    pub fn method_not_allowed() -> Self {
+        let mut e = Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        );
+        e.details = Some(Box::new(json!({"causes": [
+            {"reason": "UnexpectedServerResponse", "message": "405: Method Not Allowed"}
+        ]})));
+        e
+    }
+
     /// 406 `NotAcceptable`.
     #[must_use]
     pub fn not_acceptable() -> Self {
@@ -298,6 +314,14 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&s).unwrap(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \"p1\" not found","reason":"NotFound","details":{"name":"p1","kind":"pods"},"code":404}"#
+        );
+    }
+
+    #[test]
+    fn method_not_allowed_shape() {
+        assert_eq!(
+            serde_json::to_string(&ApiError::method_not_allowed().to_status()).unwrap(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server does not allow this method on the requested resource","reason":"MethodNotAllowed","details":{"causes":[{"reason":"UnexpectedServerResponse","message":"405: Method Not Allowed"}]},"code":405}"#
         );
     }
 

@@ -1,14 +1,15 @@
 //! `gen-seed-pods`: write a large, realistic seed file for the test API server.
 //!
 //! Default: 100,000 Spark driver pods with `kyuubi-unique-tag` in 50 namespaces, plus 100,000
-//! other pods (executors owned by drivers, and unrelated application pods).
+//! other pods (executors owned by drivers, and unrelated application pods). `--driver-phase`
+//! gives every driver one phase (the reap benchmark: all `Succeeded`, `--others 0`).
 
 use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use test_apiserver::generate::{GenOptions, write_seed};
+use test_apiserver::generate::{GenOptions, Phase, write_seed};
 
 /// Generate a seed file of realistic pods.
 #[derive(Debug, Parser)]
@@ -32,6 +33,10 @@ struct Cli {
     /// "Now" for timestamps (pods are up to 30 days older).
     #[arg(long, default_value = "2026-01-01T00:00:00Z")]
     now: jiff::Timestamp,
+    /// Give every driver this phase (Pending, Running, Succeeded, Failed) instead of the usual
+    /// mix.
+    #[arg(long, value_name = "PHASE")]
+    driver_phase: Option<Phase>,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
         namespaces: cli.namespaces,
         seed: cli.seed,
         now: cli.now,
+        driver_phase: cli.driver_phase,
     };
     let result = std::fs::File::create(&cli.out).and_then(|f| {
         let mut w = BufWriter::with_capacity(1 << 20, f);

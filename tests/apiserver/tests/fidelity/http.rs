@@ -651,3 +651,233 @@ async fn bearer_token_auth() {
     let pods = api.list(&kube::api::ListParams::default()).await.unwrap();
     assert_eq!(pods.items.len(), 1);
 }
+
+/// Send one keep-alive HTTP/1.1 request and return the open connection.
+async fn send_keep_alive(
+    server: &test_apiserver::TestApiServer,
+    method: &str,
+    path: &str,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt as _;
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\r\n",
+        server.addr()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    s
+}
+
+/// Read what the server sends within `wait`: `(bytes, eof)`; `eof` is false when the time ran
+/// out with the connection still open.
+async fn read_for(s: &mut tokio::net::TcpStream, wait: Duration) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = Vec::new();
+    match tokio::time::timeout(wait, s.read_to_end(&mut buf)).await {
+        Ok(_) => (buf, true),
+        Err(_) => (buf, false),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hang_fault_never_answers_and_does_not_block_shutdown() {
+    let f = fixture_server("hang").await;
+    f.server.set_faults(FaultConfig {
+        seed: 0,
+        rules: vec![FaultRule {
+            method: Some("DELETE".into()),
+            path: Some("/api/v1/namespaces/*/pods/*".into()),
+            ..FaultRule::parse("action=hang").unwrap()
+        }],
+    });
+    let path = "/api/v1/namespaces/default/pods/debug";
+
+    // a client that waits 1 s gets nothing at all, not even a status line
+    let mut s = send_keep_alive(&f.server, "DELETE", path).await;
+    let (bytes, eof) = read_for(&mut s, Duration::from_secs(1)).await;
+    assert!(
+        bytes.is_empty() && !eof,
+        "no answer and an open connection, got {:?} (eof {eof})",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert_eq!(f.server.hanging_requests(), 1);
+    // the request was read and logged, but not carried out
+    let log = f.server.requests();
+    let last = log.last().unwrap();
+    assert_eq!(
+        (
+            last.method.as_str(),
+            last.path.as_str(),
+            last.status,
+            last.fault.as_deref()
+        ),
+        ("DELETE", path, 0, Some("hang"))
+    );
+    assert!(f.server.get_pod("default", "debug").is_some());
+    // the rest of the server keeps answering meanwhile
+    assert_eq!(get(&f.server, path).await.status, 200);
+    // the client gives up and closes: the server lets go of the request
+    drop(s);
+    crate::common::wait_for(
+        "the server to drop the abandoned request",
+        Duration::from_secs(10),
+        || f.server.hanging_requests() == 0,
+    )
+    .await;
+
+    // real clients with a 1 s timeout time out: kube-rs (what kyuubi-reaper uses) and kubectl
+    let kc = kube::config::Kubeconfig::read_from(&f.kubeconfig).unwrap();
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .unwrap();
+    config.read_timeout = Some(Duration::from_secs(1));
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let t = std::time::Instant::now();
+    let err = tokio::time::timeout(
+        Duration::from_secs(20),
+        api.delete("debug", &kube::api::DeleteParams::background()),
+    )
+    .await
+    .expect("kube-rs gives up by itself")
+    .expect_err("no answer");
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "{err} after {:?}",
+        t.elapsed()
+    );
+    assert!(!matches!(err, kube::Error::Api(_)), "{err:?}");
+    let k = crate::common::Kubectl::new("1.33", &f);
+    let t = std::time::Instant::now();
+    let out = k
+        .run(&[
+            "--request-timeout=1s",
+            "delete",
+            "pod",
+            "-n",
+            "default",
+            "debug",
+            "--wait=false",
+        ])
+        .await;
+    assert_ne!(out.code, Some(0), "{}", out.stdout);
+    assert!(t.elapsed() < Duration::from_secs(30));
+    let stderr = out.stderr.to_ascii_lowercase();
+    assert!(
+        stderr.contains("timeout") || stderr.contains("deadline"),
+        "{}",
+        out.stderr
+    );
+    assert!(f.server.get_pod("default", "debug").is_some());
+    assert!(
+        f.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .all(|r| r.status == 0 && r.fault.as_deref() == Some("hang"))
+    );
+
+    // hanging connections do not hold up shutdown, and are closed without an answer
+    let mut a = send_keep_alive(&f.server, "DELETE", path).await;
+    let mut b = send_keep_alive(
+        &f.server,
+        "DELETE",
+        "/api/v1/namespaces/kyuubi-a/pods/kyuubi-etl-a1b2c3d4-driver",
+    )
+    .await;
+    crate::common::wait_for("two hanging requests", Duration::from_secs(10), || {
+        f.server.hanging_requests() == 2
+    })
+    .await;
+    let crate::common::Fixture { server, dir, .. } = f;
+    let t = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), server.shutdown())
+        .await
+        .expect("shutdown finishes");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
+    for s in [&mut a, &mut b] {
+        let (bytes, eof) = read_for(s, Duration::from_secs(5)).await;
+        assert!(eof, "closed at shutdown");
+        assert!(bytes.is_empty(), "{:?}", String::from_utf8_lossy(&bytes));
+    }
+    drop(dir);
+}
+
+/// Like the real installer: the cluster-wide pod path has only list and watch, the watch paths
+/// only GET; a collection delete works per namespace only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_cluster_wide_delete_collection() {
+    let f = fixture_server("no-cluster-deletecollection").await;
+    let before = f.server.pod_count();
+    let rv = f.server.resource_version();
+    for (method, path) in [
+        ("DELETE", "/api/v1/pods?labelSelector=kyuubi-unique-tag"),
+        ("DELETE", "/api/v1/pods"),
+        ("POST", "/api/v1/pods"),
+        ("DELETE", "/api/v1/watch/namespaces/default/pods/debug"),
+        ("DELETE", "/api/v1/watch/namespaces/kyuubi-b/pods"),
+    ] {
+        let r = raw(&f.server, method, path, &[], b"").await;
+        assert_eq!(r.status, 405, "{method} {path}");
+        assert_eq!(
+            r.json(),
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "the server does not allow this method on the requested resource",
+                "reason": "MethodNotAllowed",
+                "details": {"causes": [{"reason": "UnexpectedServerResponse", "message": "405: Method Not Allowed"}]},
+                "code": 405}),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(f.server.pod_count(), before);
+    assert_eq!(f.server.resource_version(), rv);
+
+    // kube-rs: `Api::all(..).delete_collection` fails as it would on a cluster
+    let kc = kube::config::Kubeconfig::read_from(&f.kubeconfig).unwrap();
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let all: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::all(client.clone());
+    let lp = kube::api::ListParams::default().labels("kyuubi-unique-tag");
+    let err = all
+        .delete_collection(&kube::api::DeleteParams::background(), &lp)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, kube::Error::Api(s) if s.code == 405 && s.reason == "MethodNotAllowed"),
+        "{err:?}"
+    );
+    assert_eq!(f.server.pod_count(), before);
+    // per namespace it works: the two drivers of kyuubi-b go (and the executor of the
+    // terminated one)
+    let ns: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, "kyuubi-b");
+    let out = ns
+        .delete_collection(&kube::api::DeleteParams::background(), &lp)
+        .await
+        .unwrap();
+    let list = out.left().expect("the deleted pods");
+    let names: Vec<_> = list
+        .items
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "kyuubi-batch-e5f6a7b8-driver",
+            "kyuubi-batch-f6a7b8c9-driver"
+        ]
+    );
+    assert!(
+        f.server
+            .get_pod("kyuubi-b", "kyuubi-batch-e5f6a7b8-exec-1")
+            .is_none()
+    );
+}

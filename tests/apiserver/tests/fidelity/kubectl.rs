@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 use serde_json::Value;
-use test_apiserver::ServerConfig;
+use test_apiserver::{RecordedRequest, ServerConfig};
 
 use crate::common::{
     Fixture, Kubectl, fixture_server, fixture_server_with, has_label, pod_names, wait_for,
@@ -473,6 +473,139 @@ async fn kubectl_1_27_deletes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_1_33_deletes() {
     deletes("1.33").await;
+}
+
+/// `kubectl delete pods -A -l kyuubi-unique-tag`: the reaper's obvious alternative.
+async fn deletes_across_namespaces(version: &str) {
+    let f = fixture_server(&format!("delete-all-{version}")).await;
+    let k = Kubectl::new(version, &f);
+    let drivers = pod_names(&f.server, |p| has_label(p, "kyuubi-unique-tag"));
+    assert_eq!(drivers.len(), 6);
+    let all = pod_names(&f.server, |_| true);
+    let deleted_lines = |suffix: &str| -> Vec<String> {
+        drivers
+            .iter()
+            .map(|d| format!("pod \"{}\" deleted{suffix}", d.split_once('/').unwrap().1))
+            .collect()
+    };
+
+    // a server-side dry run of the whole selection changes nothing
+    let rv = f.server.resource_version();
+    let out = k
+        .run(&[
+            "delete",
+            "pods",
+            "-A",
+            "-l",
+            "kyuubi-unique-tag",
+            "--dry-run=server",
+        ])
+        .await;
+    out.ok();
+    assert_eq!(out.lines(), deleted_lines(" (server dry run)"));
+    assert_eq!(f.server.resource_version(), rv);
+    assert_eq!(pod_names(&f.server, |_| true), all);
+    let dry: Vec<_> = f
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(dry.len(), 6);
+    for r in &dry {
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["dryRun"], serde_json::json!(["All"]), "{}", r.body);
+        assert_eq!(r.status, 200);
+    }
+
+    // the real thing, without waiting
+    f.server.clear_requests();
+    let out = k
+        .run(&[
+            "delete",
+            "pods",
+            "-A",
+            "-l",
+            "kyuubi-unique-tag",
+            "--wait=false",
+        ])
+        .await;
+    out.ok();
+    assert_eq!(out.lines(), deleted_lines(""));
+    // terminated and unscheduled drivers are gone at once, with the executors of the
+    // terminated ones; running drivers terminate for their grace period, and their running
+    // executors stay until the owner is really gone (Background propagation)
+    assert_eq!(
+        pod_names(&f.server, |_| true),
+        [
+            "default/debug",
+            "kyuubi-a/kyuubi-adhoc-b2c3d4e5-driver",
+            "kyuubi-a/kyuubi-adhoc-b2c3d4e5-exec-1",
+            "kyuubi-a/web-5d9f7c6b8-x2x7k",
+            "kyuubi-b/kyuubi-batch-f6a7b8c9-driver",
+            "kyuubi-b/kyuubi-server-0",
+        ]
+    );
+    for (ns, n) in [
+        ("kyuubi-a", "kyuubi-adhoc-b2c3d4e5-driver"),
+        ("kyuubi-b", "kyuubi-batch-f6a7b8c9-driver"),
+    ] {
+        let p = f.server.get_pod(ns, n).unwrap();
+        assert_eq!(p["metadata"]["deletionTimestamp"], "2026-03-01T12:00:30Z");
+    }
+    // one cluster-wide list, then one DELETE per pod on its namespaced path
+    let reqs: Vec<_> = f
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/pods"))
+        .collect();
+    assert_eq!(reqs[0].method, "GET");
+    assert_eq!(reqs[0].path, "/api/v1/pods");
+    assert_eq!(reqs[0].param("labelSelector"), Some("kyuubi-unique-tag"));
+    let deletes: Vec<String> = reqs[1..]
+        .iter()
+        .map(|r| {
+            assert_eq!((r.method.as_str(), r.status), ("DELETE", 200));
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(body["propagationPolicy"], "Background", "{}", r.body);
+            r.path.clone()
+        })
+        .collect();
+    let want: Vec<String> = drivers
+        .iter()
+        .map(|d| {
+            let (ns, n) = d.split_once('/').unwrap();
+            format!("/api/v1/namespaces/{ns}/pods/{n}")
+        })
+        .collect();
+    assert_eq!(deletes, want);
+    assert!(!f.server.requests().iter().any(RecordedRequest::is_watch));
+
+    // once the grace period passes, the running drivers go and the GC deletes their executor
+    f.server.advance_clock(SignedDuration::from_secs(30));
+    assert!(!exists(&f, "kyuubi-a", "kyuubi-adhoc-b2c3d4e5-driver"));
+    assert!(!exists(&f, "kyuubi-b", "kyuubi-batch-f6a7b8c9-driver"));
+    let exec = f
+        .server
+        .get_pod("kyuubi-a", "kyuubi-adhoc-b2c3d4e5-exec-1")
+        .expect("executor terminating");
+    assert!(exec["metadata"]["deletionTimestamp"].is_string());
+    let out = k
+        .run(&["get", "pods", "-A", "-l", "kyuubi-unique-tag", "-o", "name"])
+        .await;
+    out.ok();
+    assert_eq!(out.stdout, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_1_27_deletes_across_namespaces() {
+    deletes_across_namespaces("1.27").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_1_33_deletes_across_namespaces() {
+    deletes_across_namespaces("1.33").await;
 }
 
 /// The gcloud `kubectl` dispatcher reads `/version` and runs the `kubectl.1.N` that matches.

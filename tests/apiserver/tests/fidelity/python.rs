@@ -152,6 +152,157 @@ async fn python_delete_options() {
     assert!(deletes[1].body.contains("preconditions"));
 }
 
+/// The reaper's delete: a `DeleteOptions` body with uid and resourceVersion preconditions and
+/// `propagationPolicy: Background`, through the Python client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_delete_with_preconditions_like_a_reaper() {
+    let f = fixture_server("py-preconditions").await;
+    let py = python();
+    let out = run(
+        &py,
+        &[
+            &script("delete_preconditions.py"),
+            f.kubeconfig.to_str().unwrap(),
+            "kyuubi-a",
+            "kyuubi-etl-a1b2c3d4-driver",
+            "kyuubi-report-c3d4e5f6-driver",
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    out.ok();
+    let steps: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let step = |n: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == n)
+            .unwrap_or_else(|| panic!("no step {n}: {}", out.stdout))
+            .clone()
+    };
+    let uid = "5a1e0000-0000-4000-8000-000000000001";
+    let read = step("read");
+    assert_eq!(read["result"]["uid"], uid);
+    assert_eq!(
+        read["result"]["executors"],
+        json!(["kyuubi-etl-a1b2c3d4-exec-1", "kyuubi-etl-a1b2c3d4-exec-2"])
+    );
+    let rv0 = read["result"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rv1 = step("touch")["result"].as_str().unwrap().to_string();
+    assert_ne!(rv0, rv1);
+
+    // a wrong uid: 409 Conflict with the registry's message (checked before the version)
+    let e = step("wrong-uid");
+    assert_eq!(
+        (&e["ok"], &e["status"], &e["reason"], &e["kind"]),
+        (
+            &json!(false),
+            &json!(409),
+            &json!("Conflict"),
+            &json!("Status")
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e["message"],
+        format!(
+            "Operation cannot be fulfilled on Pod \"kyuubi-etl-a1b2c3d4-driver\": the UID in the \
+             precondition (00000000-0000-0000-0000-000000000000) does not match the UID in record \
+             ({uid}). The object might have been deleted and then recreated"
+        )
+    );
+    assert_eq!(
+        e["details"],
+        json!({"name": "kyuubi-etl-a1b2c3d4-driver", "kind": "Pod"})
+    );
+    // the version read before someone else wrote the pod: 409 Conflict
+    let e = step("stale-rv");
+    assert_eq!(
+        (&e["status"], &e["reason"]),
+        (&json!(409), &json!("Conflict"))
+    );
+    assert_eq!(
+        e["message"],
+        format!(
+            "Operation cannot be fulfilled on Pod \"kyuubi-etl-a1b2c3d4-driver\": the \
+             ResourceVersion in the precondition ({rv0}) does not match the ResourceVersion in \
+             record ({rv1}). The object might have been modified"
+        )
+    );
+    // dryRun in the body: 200 with the pod as the delete would leave it, nothing changes
+    let d = step("dry-run");
+    assert_eq!(d["ok"], true, "{d}");
+    assert_eq!(d["result"]["code"], 200);
+    assert_eq!(d["result"]["kind"], "Pod");
+    assert_eq!(d["result"]["resourceVersion"], rv1.as_str());
+    assert_eq!(d["result"]["deletionGracePeriodSeconds"], 0);
+    assert_eq!(
+        step("after-dry-run")["result"],
+        json!({"resourceVersion": rv1, "deletionTimestamp": false,
+            "executors": ["kyuubi-etl-a1b2c3d4-exec-1", "kyuubi-etl-a1b2c3d4-exec-2"]})
+    );
+    // matching preconditions: deleted at once (terminated pod), executors cascade
+    let d = step("delete");
+    assert_eq!(d["ok"], true, "{d}");
+    assert_eq!(d["result"]["code"], 200);
+    assert_eq!(d["result"]["uid"], uid);
+    assert_eq!(d["result"]["deletionGracePeriodSeconds"], 0);
+    assert_eq!(step("gone")["status"], 404);
+    assert_eq!(step("executors-after")["result"], json!([]));
+    for n in ["kyuubi-etl-a1b2c3d4-exec-1", "kyuubi-etl-a1b2c3d4-exec-2"] {
+        assert!(f.server.get_pod("kyuubi-a", n).is_none(), "{n} cascaded");
+    }
+    // a pod that is gone: 404 NotFound, even with preconditions
+    let e = step("delete-missing");
+    assert_eq!(
+        (&e["status"], &e["reason"], &e["message"], &e["details"]),
+        (
+            &json!(404),
+            &json!("NotFound"),
+            &json!("pods \"kyuubi-etl-a1b2c3d4-driver\" not found"),
+            &json!({"name": "kyuubi-etl-a1b2c3d4-driver", "kind": "pods"})
+        )
+    );
+    // dry_run= as a keyword lands in the query; with a body the real handler reads only the
+    // body, so this deletes
+    assert_eq!(step("dry-run-keyword-with-body")["result"]["code"], 200);
+    assert_eq!(step("other-gone")["status"], 404);
+    assert!(
+        f.server
+            .get_pod("kyuubi-a", "kyuubi-report-c3d4e5f6-driver")
+            .is_none()
+    );
+
+    // what went over the wire
+    let deletes: Vec<_> = f
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(
+        deletes.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [409, 409, 200, 200, 404, 200]
+    );
+    for r in &deletes[..5] {
+        let b: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(b["propagationPolicy"], "Background");
+        assert!(b["preconditions"]["uid"].is_string());
+        assert!(b["preconditions"]["resourceVersion"].is_string());
+        assert!(r.query.is_empty(), "{}", r.query);
+    }
+    let b: Value = serde_json::from_str(&deletes[2].body).unwrap();
+    assert_eq!(b["dryRun"], json!(["All"]));
+    assert_eq!(deletes[5].param("dryRun"), Some("All"));
+    assert!(!deletes[5].body.contains("dryRun"));
+}
+
 async fn next_line(
     l: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
 ) -> Option<String> {

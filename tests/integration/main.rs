@@ -3,6 +3,7 @@
 //! Each module covers one area; [`harness`] runs the binary and checks exit codes and output.
 
 mod cli;
+mod cluster;
 mod harness;
 mod reap;
 mod sample;

@@ -14,87 +14,14 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use test_apiserver::{
     FaultAction, FaultConfig, FaultRule, KubeconfigOptions, RecordedRequest, ServerConfig,
-    TestApiServer,
 };
 
+use crate::cluster::Cluster;
 use crate::harness::{Outcome, reaper};
 use crate::world::{Layout, Store, ago, batch, driver, write_pods};
 
 /// How long one run of the binary may take before the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(40);
-
-/// A server (and the runtime that serves it) that lives as long as the test. Its clock is the
-/// real one, so that the request log's times can be compared with the test's.
-struct Cluster {
-    runtime: tokio::runtime::Runtime,
-    server: Option<TestApiServer>,
-}
-
-impl Cluster {
-    fn start(config: ServerConfig) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime.block_on(TestApiServer::start(config)).unwrap();
-        Self {
-            runtime,
-            server: Some(server),
-        }
-    }
-
-    fn server(&self) -> &TestApiServer {
-        self.server.as_ref().unwrap()
-    }
-
-    /// Every DELETE the server received, in order of arrival.
-    fn deletes(&self) -> Vec<RecordedRequest> {
-        let mut deletes: Vec<RecordedRequest> = self
-            .server()
-            .requests()
-            .into_iter()
-            .filter(|r| r.method == "DELETE")
-            .collect();
-        deletes.sort_by_key(|r| r.seq);
-        deletes
-    }
-
-    /// The pod lists the server answered.
-    fn lists(&self) -> Vec<RecordedRequest> {
-        self.server()
-            .requests()
-            .into_iter()
-            .filter(|r| r.method == "GET" && r.path.ends_with("/pods"))
-            .collect()
-    }
-
-    fn has(&self, namespace: &str, name: &str) -> bool {
-        self.server().get_pod(namespace, name).is_some()
-    }
-
-    /// Waits until `what` holds of the request log, failing after `limit`.
-    #[track_caller]
-    fn wait_for(&self, limit: Duration, what: impl Fn(&[RecordedRequest]) -> bool) {
-        let start = Instant::now();
-        while !what(&self.server().requests()) {
-            assert!(
-                start.elapsed() < limit,
-                "the request log never got there within {limit:?}: {:#?}",
-                self.server().requests()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.runtime.block_on(server.shutdown());
-        }
-    }
-}
 
 /// A pod name from a tag, as [`driver`] names it.
 fn name(tag: &str) -> String {

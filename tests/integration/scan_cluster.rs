@@ -2,64 +2,15 @@
 //! binary and a generated kubeconfig: pagination, namespaces, two contexts on two servers, the
 //! server's clock, authentication errors and retried faults.
 
-use std::path::{Path, PathBuf};
-
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use test_apiserver::{
-    ClockStart, FaultAction, FaultConfig, FaultRule, KubeconfigOptions, ServerConfig, TestApiServer,
+    ClockStart, FaultAction, FaultConfig, FaultRule, KubeconfigOptions, ServerConfig,
 };
 
+use crate::cluster::Cluster;
 use crate::harness::reaper;
 use crate::world::{Layout, Store, batch, driver};
-
-/// A server (and the runtime that serves it) that lives as long as the test.
-struct Cluster {
-    runtime: tokio::runtime::Runtime,
-    server: Option<TestApiServer>,
-}
-
-impl Cluster {
-    fn start(config: ServerConfig) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime.block_on(TestApiServer::start(config)).unwrap();
-        Self {
-            runtime,
-            server: Some(server),
-        }
-    }
-
-    fn server(&self) -> &TestApiServer {
-        self.server.as_ref().unwrap()
-    }
-
-    fn kubeconfig(&self, dir: &Path, options: &KubeconfigOptions) -> PathBuf {
-        let path = dir.join(format!("kubeconfig-{}", options.context));
-        self.server().write_kubeconfig(&path, options).unwrap();
-        path
-    }
-
-    /// The list requests the scan sent.
-    fn lists(&self) -> Vec<test_apiserver::RecordedRequest> {
-        self.server()
-            .requests()
-            .into_iter()
-            .filter(|r| r.method == "GET" && r.path.ends_with("/pods"))
-            .collect()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.runtime.block_on(server.shutdown());
-        }
-    }
-}
 
 /// The server's clock: far from the machine's, so a scan that used the local clock would judge
 /// differently.

@@ -373,6 +373,10 @@ fn split_groups(groups: Vec<Group>) -> Result<Split, Error> {
 
 /// Reads a plan file, refusing one larger than [`MAX_PLAN_BYTES`].
 fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, PlanError> {
+    // A FIFO or a device (`/dev/zero`) could block or never end: a plan is a regular file.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(PlanError::NotAFile);
+    }
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     file.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes)?;
@@ -522,6 +526,22 @@ mod tests {
         assert_eq!(consent(Send, true, false), Consent::Given);
         assert_eq!(consent(DryRunClient, false, false), Consent::Given);
         assert_eq!(consent(DryRunServer, false, false), Consent::Given);
+    }
+
+    #[test]
+    fn a_plan_must_be_a_regular_file() {
+        assert!(matches!(
+            read_bounded(std::path::Path::new("/dev/zero")),
+            Err(PlanError::NotAFile)
+        ));
+        assert!(matches!(
+            read_bounded(std::path::Path::new("/")),
+            Err(PlanError::NotAFile)
+        ));
+        assert!(matches!(
+            read_bounded(std::path::Path::new("/nonexistent/plan.json")),
+            Err(PlanError::Read(_))
+        ));
     }
 
     #[test]

@@ -143,6 +143,17 @@ pub enum PlanError {
     /// The file could not be read.
     #[error(transparent)]
     Read(#[from] std::io::Error),
+    /// Not a regular file (a FIFO, a device, a directory).
+    #[error("not a regular file; a plan is a `scan -o json` report saved to a file")]
+    NotAFile,
+    /// An orphan whose namespace or name Kubernetes would never give a pod: the plan was edited.
+    #[error("orphan {pod:?} has an invalid {field} (Kubernetes names are DNS labels/subdomains)")]
+    BadName {
+        /// `namespace/name` as written.
+        pod: String,
+        /// `namespace` or `name`.
+        field: &'static str,
+    },
     /// The file is larger than a plan can reasonably be.
     #[error("the file is larger than {} MiB; a plan is a `scan -o json` report", MAX_PLAN_BYTES >> 20)]
     TooLarge,
@@ -255,8 +266,36 @@ pub(crate) fn parse_plan(bytes: &[u8]) -> Result<Plan, PlanError> {
         if pod.resource_version.as_deref().is_none_or(str::is_empty) {
             return Err(missing("resource_version"));
         }
+        let bad = |field| PlanError::BadName {
+            pod: format!("{}/{}", pod.namespace, pod.name),
+            field,
+        };
+        if !dns_label(&pod.namespace) {
+            return Err(bad("namespace"));
+        }
+        if !dns_subdomain(&pod.name) {
+            return Err(bad("name"));
+        }
     }
     Ok(plan)
+}
+
+/// A DNS-1123 label, as Kubernetes requires of a namespace: 1 to 63 of `[a-z0-9-]`, starting
+/// and ending with an alphanumeric.
+fn dns_label(s: &str) -> bool {
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter().all(|&c| alnum(c) || c == b'-')
+        && alnum(b[0])
+        && alnum(b[b.len() - 1])
+}
+
+/// A DNS-1123 subdomain, as Kubernetes requires of a pod name: at most 253 characters, labels
+/// of `[a-z0-9-]` separated by dots.
+fn dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(dns_label)
 }
 
 impl Plan {
@@ -483,6 +522,23 @@ mod tests {
             Err(PlanError::NoPrecondition { field: "uid", .. })
         ));
         assert!(matches!(parse_plan(b"[1,2"), Err(PlanError::Json(_))));
+        for (field, from, to) in [
+            (
+                "namespace",
+                r#""namespace":"spark""#,
+                r#""namespace":"spark/pods/x?y=""#,
+            ),
+            ("namespace", r#""namespace":"spark""#, r#""namespace":"""#),
+            ("name", r#""name":"d1""#, r#""name":"../d1""#),
+            ("name", r#""name":"d1""#, r#""name":"D1\n""#),
+        ] {
+            let edited = plan_json("", &ORPHAN.replace(from, to));
+            let result = parse_plan(edited.as_bytes());
+            assert!(
+                matches!(&result, Err(PlanError::BadName { field: f, .. }) if *f == field),
+                "{to}: {result:?}"
+            );
+        }
     }
 
     #[test]

@@ -83,6 +83,48 @@ pub(crate) struct Termination {
     pub source: TerminationSource,
 }
 
+/// Which pod: the identity every report, plan, delete target and audit line carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct PodRef {
+    /// The kubeconfig context (null: a pod file, or the in-cluster config).
+    pub context: Option<String>,
+    /// Namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub name: String,
+    /// `metadata.uid` when listed.
+    pub uid: Option<String>,
+    /// `metadata.resourceVersion` when listed.
+    pub resource_version: Option<String>,
+    /// `kyuubi-unique-tag`.
+    pub tag: String,
+    /// `spark-app-selector`.
+    #[serde(default)]
+    pub app_id: Option<String>,
+}
+
+impl PodRef {
+    /// The identity of a listed pod.
+    #[must_use]
+    pub(crate) fn of(pod: &PodInfo) -> Self {
+        Self {
+            context: pod.context.clone(),
+            namespace: pod.namespace.clone(),
+            name: pod.name.clone(),
+            uid: pod.uid.clone(),
+            resource_version: pod.resource_version.clone(),
+            tag: pod.tag.clone(),
+            app_id: pod.app_id.clone(),
+        }
+    }
+
+    /// `namespace/name`.
+    #[must_use]
+    pub(crate) fn display(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
 /// A candidate driver pod, as the classifier sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct PodInfo {

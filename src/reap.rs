@@ -482,12 +482,12 @@ fn human_line(target: &Target, outcome: &Outcome) -> String {
     let mut line = format!(
         "{} pod {} (tag {}, class {}, uid {}",
         outcome.kind.as_str(),
-        printable(&target.display()),
-        printable(&target.tag),
+        printable(&target.id.display()),
+        printable(&target.id.tag),
         target.class,
-        printable(target.uid.as_deref().unwrap_or("-")),
+        printable(target.id.uid.as_deref().unwrap_or("-")),
     );
-    if let Some(context) = &target.context {
+    if let Some(context) = &target.id.context {
         let _ = write!(line, ", context {}", printable(context));
     }
     if outcome.attempts > 1 {

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::classify::{Class, Evidence, Judgement, Verdict};
 use crate::duration::human;
-use crate::pod::{PodInfo, PodPhase};
+use crate::pod::{PodInfo, PodPhase, PodRef};
 use crate::state::{SourceKind, SourceSummary};
 
 pub(crate) mod reap;
@@ -43,20 +43,9 @@ pub(crate) enum Format {
 /// One judged pod, as reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct PodReport {
-    /// The kubeconfig context, or null for a pod file or in-cluster config.
-    pub context: Option<String>,
-    /// Namespace.
-    pub namespace: String,
-    /// Pod name.
-    pub name: String,
-    /// `metadata.uid`.
-    pub uid: Option<String>,
-    /// `metadata.resourceVersion` when listed.
-    pub resource_version: Option<String>,
-    /// `kyuubi-unique-tag`.
-    pub tag: String,
-    /// `spark-app-selector`.
-    pub app_id: Option<String>,
+    /// Which pod: the report fields `context` to `app_id`.
+    #[serde(flatten)]
+    pub id: PodRef,
     /// `status.phase`.
     pub phase: PodPhase,
     /// `metadata.creationTimestamp`.
@@ -83,13 +72,7 @@ impl PodReport {
     pub(crate) fn new(pod: &PodInfo, judgement: Judgement, now: Timestamp) -> Self {
         let terminated_at = pod.terminated.map(|t| t.at);
         Self {
-            context: pod.context.clone(),
-            namespace: pod.namespace.clone(),
-            name: pod.name.clone(),
-            uid: pod.uid.clone(),
-            resource_version: pod.resource_version.clone(),
-            tag: pod.tag.clone(),
-            app_id: pod.app_id.clone(),
+            id: PodRef::of(pod),
             phase: pod.phase,
             created_at: pod.created_at,
             terminated_at,
@@ -186,7 +169,11 @@ impl Report {
         skipped: Vec<String>,
     ) -> Self {
         pods.sort_by(|a, b| {
-            (&a.context, &a.namespace, &a.name).cmp(&(&b.context, &b.namespace, &b.name))
+            (&a.id.context, &a.id.namespace, &a.id.name).cmp(&(
+                &b.id.context,
+                &b.id.namespace,
+                &b.id.name,
+            ))
         });
         let mut summary = Summary {
             candidates: pods.len(),
@@ -201,7 +188,7 @@ impl Report {
                 Verdict::Keep => summary.kept += 1,
             }
             *summary.by_class.entry(pod.class.as_str()).or_default() += 1;
-            namespaces.insert((&pod.context, &pod.namespace));
+            namespaces.insert((&pod.id.context, &pod.id.namespace));
         }
         summary.namespaces = namespaces.len();
         Self {
@@ -288,21 +275,52 @@ pub(crate) fn render(
                 writeln!(out, "{}", table(report, color, width))
             }
         }
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report)?;
-            writeln!(out)
-        }
-        Format::Yaml => {
-            let text = serde_yaml::to_string(report).map_err(io::Error::other)?;
-            out.write_all(text.as_bytes())
-        }
+        Format::Json | Format::Yaml => write_document(report, format, out),
         Format::Name => {
             for pod in report.pods.iter().filter(|p| p.verdict == Verdict::Orphan) {
-                writeln!(out, "{}/{}", pod.namespace, pod.name)?;
+                writeln!(out, "{}", pod.id.display())?;
             }
             Ok(())
         }
     }
+}
+
+/// Writes a report as pretty JSON or as YAML (the same document); `Table` and `Name` are not
+/// documents and write nothing.
+pub(crate) fn write_document<T: Serialize>(
+    document: &T,
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, document)?;
+            writeln!(out)
+        }
+        Format::Yaml => {
+            let text = serde_yaml::to_string(document).map_err(io::Error::other)?;
+            out.write_all(text.as_bytes())
+        }
+        Format::Table | Format::Name => Ok(()),
+    }
+}
+
+/// A table in the reports' style: coloured or not, wrapped to `width` when one is given.
+pub(crate) fn styled_table(color: bool, width: Option<u16>) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    if let Some(w) = width {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_width(w);
+    } else {
+        table.set_content_arrangement(ContentArrangement::Disabled);
+    }
+    table
 }
 
 /// The terminal's width, when it can be told.
@@ -315,24 +333,10 @@ pub(crate) fn terminal_width() -> Option<u16> {
 /// reason (and the context, when pods came from more than one).
 #[must_use]
 pub(crate) fn table(report: &Report, color: bool, width: Option<u16>) -> Table {
-    let contexts: std::collections::BTreeSet<_> = report.pods.iter().map(|p| &p.context).collect();
+    let contexts: std::collections::BTreeSet<_> =
+        report.pods.iter().map(|p| &p.id.context).collect();
     let show_context = contexts.len() > 1;
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED);
-    if color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    match width {
-        Some(w) => {
-            table.set_content_arrangement(ContentArrangement::Dynamic);
-            table.set_width(w);
-        }
-        None => {
-            table.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
+    let mut table = styled_table(color, width);
     let mut header = vec![
         "NAMESPACE",
         "POD",
@@ -363,9 +367,9 @@ pub(crate) fn table(report: &Report, color: bool, width: Option<u16>) -> Table {
             verdict
         };
         let mut row = vec![
-            Cell::new(&pod.namespace),
-            Cell::new(&pod.name),
-            Cell::new(&pod.tag),
+            Cell::new(&pod.id.namespace),
+            Cell::new(&pod.id.name),
+            Cell::new(&pod.id.tag),
             Cell::new(pod.phase.as_str()),
             Cell::new(terminated),
             verdict,
@@ -373,7 +377,7 @@ pub(crate) fn table(report: &Report, color: bool, width: Option<u16>) -> Table {
             Cell::new(&pod.reason),
         ];
         if show_context {
-            row.insert(0, Cell::new(pod.context.as_deref().unwrap_or("-")));
+            row.insert(0, Cell::new(pod.id.context.as_deref().unwrap_or("-")));
         }
         table.add_row(row);
     }
@@ -483,7 +487,7 @@ mod tests {
     #[test]
     fn pods_are_sorted_and_counted() {
         let r = report();
-        let names: Vec<_> = r.pods.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<_> = r.pods.iter().map(|p| p.id.name.as_str()).collect();
         assert_eq!(names, ["x", "y", "z"]);
         assert_eq!(
             (r.summary.orphans, r.summary.suspects, r.summary.kept),

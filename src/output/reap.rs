@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Cell, Color, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{Clock, Format};
+use super::{Clock, Format, styled_table, write_document};
+use crate::pod::PodRef;
 use crate::reaper::plan::Target;
 use crate::reaper::{Outcome, OutcomeKind};
 use crate::state::SourceSummary;
@@ -27,20 +28,9 @@ pub(crate) const REAP_SCHEMA: &str = "kyuubi-reaper.reap/v1";
 /// One target and what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct PodOutcome {
-    /// The kubeconfig context (null: in-cluster config).
-    pub context: Option<String>,
-    /// Namespace.
-    pub namespace: String,
-    /// Pod name.
-    pub name: String,
-    /// The uid precondition.
-    pub uid: Option<String>,
-    /// The resourceVersion precondition.
-    pub resource_version: Option<String>,
-    /// `kyuubi-unique-tag`.
-    pub tag: String,
-    /// `spark-app-selector`.
-    pub app_id: Option<String>,
+    /// Which pod, with the uid and resourceVersion preconditions of its DELETE.
+    #[serde(flatten)]
+    pub id: PodRef,
     /// The verdict class.
     pub class: String,
     /// The rule of design §3.
@@ -60,13 +50,7 @@ impl PodOutcome {
     #[must_use]
     pub(crate) fn new(target: &Target, outcome: &Outcome) -> Self {
         Self {
-            context: target.context.clone(),
-            namespace: target.namespace.clone(),
-            name: target.name.clone(),
-            uid: target.uid.clone(),
-            resource_version: target.resource_version.clone(),
-            tag: target.tag.clone(),
-            app_id: target.app_id.clone(),
+            id: target.id.clone(),
             class: target.class.clone(),
             rule: target.rule,
             outcome: outcome.kind,
@@ -229,21 +213,14 @@ pub(crate) fn render(
                 writeln!(out, "{}", table(report, color, width))
             }
         }
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report)?;
-            writeln!(out)
-        }
-        Format::Yaml => {
-            let text = serde_yaml::to_string(report).map_err(io::Error::other)?;
-            out.write_all(text.as_bytes())
-        }
+        Format::Json | Format::Yaml => write_document(report, format, out),
         Format::Name => {
             let done = |kind: OutcomeKind| match kind {
                 OutcomeKind::Deleted | OutcomeKind::DryRun => true,
                 OutcomeKind::Gone | OutcomeKind::Changed | OutcomeKind::Failed => false,
             };
             for pod in report.pods.iter().filter(|p| done(p.outcome)) {
-                writeln!(out, "{}/{}", pod.namespace, pod.name)?;
+                writeln!(out, "{}", pod.id.display())?;
             }
             Ok(())
         }
@@ -251,21 +228,10 @@ pub(crate) fn render(
 }
 
 fn table(report: &ReapReport, color: bool, width: Option<u16>) -> Table {
-    let contexts: std::collections::BTreeSet<_> = report.pods.iter().map(|p| &p.context).collect();
+    let contexts: std::collections::BTreeSet<_> =
+        report.pods.iter().map(|p| &p.id.context).collect();
     let show_context = contexts.len() > 1;
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED);
-    if color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    if let Some(w) = width {
-        table.set_content_arrangement(ContentArrangement::Dynamic);
-        table.set_width(w);
-    } else {
-        table.set_content_arrangement(ContentArrangement::Disabled);
-    }
+    let mut table = styled_table(color, width);
     let mut header = vec![
         "NAMESPACE",
         "POD",
@@ -291,16 +257,16 @@ fn table(report: &ReapReport, color: bool, width: Option<u16>) -> Table {
             outcome
         };
         let mut row = vec![
-            Cell::new(&pod.namespace),
-            Cell::new(&pod.name),
-            Cell::new(&pod.tag),
+            Cell::new(&pod.id.namespace),
+            Cell::new(&pod.id.name),
+            Cell::new(&pod.id.tag),
             Cell::new(&pod.class),
             outcome,
             Cell::new(pod.attempts),
             Cell::new(pod.last_error.as_deref().unwrap_or("")),
         ];
         if show_context {
-            row.insert(0, Cell::new(pod.context.as_deref().unwrap_or("-")));
+            row.insert(0, Cell::new(pod.id.context.as_deref().unwrap_or("-")));
         }
         table.add_row(row);
     }
@@ -315,7 +281,7 @@ pub(crate) fn plan_summary(targets: &[Target]) -> String {
     let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
     for t in targets {
         *by_namespace
-            .entry((t.context.as_deref(), t.namespace.as_str()))
+            .entry((t.id.context.as_deref(), t.id.namespace.as_str()))
             .or_default() += 1;
         *by_class.entry(t.class.as_str()).or_default() += 1;
     }

@@ -251,7 +251,8 @@ impl<'a> Executor<'a> {
                 Some("not attempted: the run's --deadline passed".into()),
             );
         }
-        let (Some(uid), Some(resource_version)) = (&target.uid, &target.resource_version) else {
+        let (Some(uid), Some(resource_version)) = (&target.id.uid, &target.id.resource_version)
+        else {
             return Outcome::unsent(
                 OutcomeKind::Failed,
                 Some(
@@ -269,8 +270,8 @@ impl<'a> Executor<'a> {
         };
         results.start(index);
         let request = DeleteTarget {
-            namespace: &target.namespace,
-            name: &target.name,
+            namespace: &target.id.namespace,
+            name: &target.id.name,
             uid,
             resource_version,
             // Terminated pods get the server's grace (0 for a pod in a terminal phase).
@@ -331,7 +332,7 @@ impl<'a> Executor<'a> {
 
 /// Why a context stopped after a 401 or 403 on a DELETE, with what to check.
 fn denied(target: &Target, code: u16) -> String {
-    let context = target.context.as_deref().unwrap_or("in-cluster");
+    let context = target.id.context.as_deref().unwrap_or("in-cluster");
     if code == 401 {
         format!(
             "context {context} stopped after 401 on a DELETE (the API server did not accept the \
@@ -341,7 +342,7 @@ fn denied(target: &Target, code: u16) -> String {
         format!(
             "context {context} stopped after {code} on a DELETE (the identity may not delete \
              pods in namespace {}; it needs `delete` on `pods`)",
-            target.namespace
+            target.id.namespace
         )
     }
 }
@@ -398,13 +399,13 @@ impl<'a> AuditLine<'a> {
             time: outcome.at,
             run_id,
             mode: mode.as_str(),
-            context: target.context.as_deref(),
-            namespace: &target.namespace,
-            pod: &target.name,
-            uid: target.uid.as_deref(),
-            resource_version: target.resource_version.as_deref(),
-            tag: &target.tag,
-            app_id: target.app_id.as_deref(),
+            context: target.id.context.as_deref(),
+            namespace: &target.id.namespace,
+            pod: &target.id.name,
+            uid: target.id.uid.as_deref(),
+            resource_version: target.id.resource_version.as_deref(),
+            tag: &target.id.tag,
+            app_id: target.id.app_id.as_deref(),
             class: &target.class,
             rule: target.rule,
             reason: &target.reason,
@@ -452,6 +453,7 @@ impl AuditLog {
 mod tests {
     use super::*;
     use crate::k8s::request::{RequestPolicy, Sender};
+    use crate::pod::PodRef;
     use http::{Request, Response};
     use kube::client::Body;
     use tokio::time::Instant;
@@ -480,13 +482,15 @@ mod tests {
         (0..n)
             .map(|i| Target {
                 group: 0,
-                context: Some("prod".into()),
-                namespace: "spark".into(),
-                name: format!("d{i}"),
-                uid: Some(format!("u{i}")),
-                resource_version: Some("1".into()),
-                tag: format!("t{i}"),
-                app_id: None,
+                id: PodRef {
+                    context: Some("prod".into()),
+                    namespace: "spark".into(),
+                    name: format!("d{i}"),
+                    uid: Some(format!("u{i}")),
+                    resource_version: Some("1".into()),
+                    tag: format!("t{i}"),
+                    app_id: None,
+                },
                 class: "terminated".into(),
                 rule: 6,
                 reason: String::new(),
@@ -504,7 +508,7 @@ mod tests {
             self.0
                 .lock()
                 .unwrap()
-                .push((target.name.clone(), outcome.kind));
+                .push((target.id.name.clone(), outcome.kind));
         }
     }
 

@@ -14,27 +14,15 @@ use serde::Deserialize;
 
 use crate::classify::Verdict;
 use crate::pipeline::Group;
-use crate::pod::PodInfo;
+use crate::pod::{PodInfo, PodRef};
 
 /// One pod to delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
     /// Index of the group (context) whose connection deletes it.
     pub group: usize,
-    /// The kubeconfig context.
-    pub context: Option<String>,
-    /// Namespace.
-    pub namespace: String,
-    /// Pod name.
-    pub name: String,
-    /// `metadata.uid` when judged.
-    pub uid: Option<String>,
-    /// `metadata.resourceVersion` when judged.
-    pub resource_version: Option<String>,
-    /// `kyuubi-unique-tag`.
-    pub tag: String,
-    /// `spark-app-selector`.
-    pub app_id: Option<String>,
+    /// Which pod; its uid and resourceVersion when judged are the DELETE's preconditions.
+    pub id: PodRef,
     /// The verdict class (`terminated`, `leaked-running`, …).
     pub class: String,
     /// The rule of design §3 that decided.
@@ -52,25 +40,13 @@ impl Target {
     fn from_pod(group: usize, pod: &PodInfo, class: &str, rule: u8, reason: &str) -> Self {
         Self {
             group,
-            context: pod.context.clone(),
-            namespace: pod.namespace.clone(),
-            name: pod.name.clone(),
-            uid: pod.uid.clone(),
-            resource_version: pod.resource_version.clone(),
-            tag: pod.tag.clone(),
-            app_id: pod.app_id.clone(),
+            id: PodRef::of(pod),
             class: class.to_string(),
             rule,
             reason: reason.to_string(),
             terminated_at: pod.terminated.map(|t| t.at),
             created_at: pod.created_at,
         }
-    }
-
-    /// `namespace/name`.
-    #[must_use]
-    pub(crate) fn display(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
     }
 }
 
@@ -104,13 +80,13 @@ pub(crate) fn order(targets: Vec<Target>) -> Vec<Target> {
         (
             t.terminated_at.is_none(),
             t.terminated_at.unwrap_or(t.created_at),
-            t.name.clone(),
+            t.id.name.clone(),
         )
     };
     let mut queues: BTreeMap<(usize, String), Vec<Target>> = BTreeMap::new();
     for target in targets {
         queues
-            .entry((target.group, target.namespace.clone()))
+            .entry((target.group, target.id.namespace.clone()))
             .or_default()
             .push(target);
     }
@@ -204,21 +180,9 @@ pub(crate) struct Plan {
 /// One pod of a plan.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct PlanPod {
-    /// Context.
-    pub context: Option<String>,
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// uid when judged.
-    pub uid: Option<String>,
-    /// resourceVersion when judged.
-    pub resource_version: Option<String>,
-    /// Tag.
-    pub tag: String,
-    /// App id.
-    #[serde(default)]
-    pub app_id: Option<String>,
+    /// Which pod, with its uid and resourceVersion when judged.
+    #[serde(flatten)]
+    pub id: PodRef,
     /// `orphan`, `suspect` or `keep`.
     pub verdict: String,
     /// Class.
@@ -257,23 +221,23 @@ pub(crate) fn parse_plan(bytes: &[u8]) -> Result<Plan, PlanError> {
     }
     for pod in plan.orphans() {
         let missing = |field| PlanError::NoPrecondition {
-            pod: format!("{}/{}", pod.namespace, pod.name),
+            pod: format!("{}/{}", pod.id.namespace, pod.id.name),
             field,
         };
-        if pod.uid.as_deref().is_none_or(str::is_empty) {
+        if pod.id.uid.as_deref().is_none_or(str::is_empty) {
             return Err(missing("uid"));
         }
-        if pod.resource_version.as_deref().is_none_or(str::is_empty) {
+        if pod.id.resource_version.as_deref().is_none_or(str::is_empty) {
             return Err(missing("resource_version"));
         }
         let bad = |field| PlanError::BadName {
-            pod: format!("{}/{}", pod.namespace, pod.name),
+            pod: format!("{}/{}", pod.id.namespace, pod.id.name),
             field,
         };
-        if !dns_label(&pod.namespace) {
+        if !dns_label(&pod.id.namespace) {
             return Err(bad("namespace"));
         }
-        if !dns_subdomain(&pod.name) {
+        if !dns_subdomain(&pod.id.name) {
             return Err(bad("name"));
         }
     }
@@ -311,8 +275,8 @@ impl Plan {
     pub(crate) fn contexts(&self) -> Vec<Option<String>> {
         let mut contexts: Vec<Option<String>> = Vec::new();
         for pod in self.orphans() {
-            if !contexts.contains(&pod.context) {
-                contexts.push(pod.context.clone());
+            if !contexts.contains(&pod.id.context) {
+                contexts.push(pod.id.context.clone());
             }
         }
         contexts
@@ -323,8 +287,8 @@ impl Plan {
     pub(crate) fn namespaces(&self, context: Option<&str>) -> Vec<String> {
         let mut namespaces: Vec<String> = self
             .orphans()
-            .filter(|p| p.context.as_deref() == context)
-            .map(|p| p.namespace.clone())
+            .filter(|p| p.id.context.as_deref() == context)
+            .map(|p| p.id.namespace.clone())
             .collect();
         namespaces.sort();
         namespaces.dedup();
@@ -357,40 +321,34 @@ pub(crate) fn match_plan(
         .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
         .collect();
     plan.orphans()
-        .filter(|p| p.context.as_deref() == context)
+        .filter(|p| p.id.context.as_deref() == context)
         .map(|p| {
             let target = Target {
                 group,
-                context: p.context.clone(),
-                namespace: p.namespace.clone(),
-                name: p.name.clone(),
-                uid: p.uid.clone(),
-                resource_version: p.resource_version.clone(),
-                tag: p.tag.clone(),
-                app_id: p.app_id.clone(),
+                id: p.id.clone(),
                 class: p.class.clone(),
                 rule: p.rule,
                 reason: p.reason.clone(),
                 terminated_at: p.terminated_at,
                 created_at: p.created_at,
             };
-            match listed.get(&(p.namespace.as_str(), p.name.as_str())) {
+            match listed.get(&(p.id.namespace.as_str(), p.id.name.as_str())) {
                 None => Relisted::Gone(target),
-                Some(current) if current.uid != p.uid => Relisted::Changed(
+                Some(current) if current.uid != p.id.uid => Relisted::Changed(
                     target,
                     format!(
                         "replaced since the plan: uid {} now, {} in the plan",
                         current.uid.as_deref().unwrap_or("-"),
-                        p.uid.as_deref().unwrap_or("-")
+                        p.id.uid.as_deref().unwrap_or("-")
                     ),
                 ),
-                Some(current) if current.resource_version != p.resource_version => {
+                Some(current) if current.resource_version != p.id.resource_version => {
                     Relisted::Changed(
                         target,
                         format!(
                             "changed since the plan: resourceVersion {} now, {} in the plan",
                             current.resource_version.as_deref().unwrap_or("-"),
-                            p.resource_version.as_deref().unwrap_or("-")
+                            p.id.resource_version.as_deref().unwrap_or("-")
                         ),
                     )
                 }
@@ -411,13 +369,15 @@ mod tests {
     fn target(group: usize, ns: &str, name: &str, terminated: Option<i64>) -> Target {
         Target {
             group,
-            context: None,
-            namespace: ns.into(),
-            name: name.into(),
-            uid: Some(format!("uid-{name}")),
-            resource_version: Some("1".into()),
-            tag: format!("tag-{name}"),
-            app_id: None,
+            id: PodRef {
+                context: None,
+                namespace: ns.into(),
+                name: name.into(),
+                uid: Some(format!("uid-{name}")),
+                resource_version: Some("1".into()),
+                tag: format!("tag-{name}"),
+                app_id: None,
+            },
             class: "terminated".into(),
             rule: 6,
             reason: String::new(),
@@ -427,7 +387,7 @@ mod tests {
     }
 
     fn names(targets: &[Target]) -> Vec<&str> {
-        targets.iter().map(|t| t.name.as_str()).collect()
+        targets.iter().map(|t| t.id.name.as_str()).collect()
     }
 
     #[test]

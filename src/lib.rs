@@ -57,6 +57,7 @@ pub use crate::error::{Error, ExitCode};
 pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
     let presentation = Presentation::from_env(&cli.global);
     init_logging(presentation);
+    stdout_is_open()?;
     let mut stdout = std::io::stdout().lock();
     match &cli.command {
         Command::Scan(args) => {
@@ -72,6 +73,33 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
     }
+}
+
+/// Refuses to run with a closed stdout (`>&-`). The Rust runtime reopens a closed descriptor 1
+/// on `/dev/null` (read-write) before `main`, so the report would be lost with exit 0; a
+/// shell's `>/dev/null` opens it write-only, which is how the two are told apart.
+fn stdout_is_open() -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, stat};
+        let stdout = std::io::stdout();
+        let closed = match (fcntl_getfl(&stdout), fstat(&stdout), stat("/dev/null")) {
+            (Err(_), _, _) | (_, Err(_), _) => true,
+            (Ok(flags), Ok(ours), Ok(null)) => {
+                flags & OFlags::RWMODE == OFlags::RDWR
+                    && FileType::from_raw_mode(ours.st_mode) == FileType::CharacterDevice
+                    && ours.st_rdev == null.st_rdev
+            }
+            (Ok(_), Ok(_), Err(_)) => false,
+        };
+        if closed {
+            return Err(Error::WriteReport(std::io::Error::other(
+                "standard output is closed; redirect it to a file, or to /dev/null to discard \
+                 the report",
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The one tokio runtime of the run. One thread: the work is waiting on API servers, and

@@ -83,6 +83,33 @@ pub(crate) struct Termination {
     pub source: TerminationSource,
 }
 
+/// A DNS-1123 label, as Kubernetes requires of a namespace: 1 to 63 of `[a-z0-9-]`, starting
+/// and ending with an alphanumeric.
+pub(crate) fn dns_label(s: &str) -> bool {
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter().all(|&c| alnum(c) || c == b'-')
+        && alnum(b[0])
+        && alnum(b[b.len() - 1])
+}
+
+/// A DNS-1123 subdomain, as Kubernetes requires of a pod name: at most 253 characters of
+/// `[a-z0-9.-]`, dot-separated parts each starting and ending with an alphanumeric (a part may
+/// be longer than a label's 63: Spark's driver names often are).
+pub(crate) fn dns_subdomain(s: &str) -> bool {
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            let b = part.as_bytes();
+            !b.is_empty()
+                && b.iter().all(|&c| alnum(c) || c == b'-')
+                && alnum(b[0])
+                && alnum(b[b.len() - 1])
+        })
+}
+
 /// Which pod: the identity every report, plan, delete target and audit line carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub(crate) struct PodRef {

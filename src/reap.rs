@@ -23,7 +23,7 @@ use crate::gate;
 use crate::k8s::Namespaces;
 use crate::k8s::cluster::Connection;
 use crate::output::reap::{DeleteProgress, PodOutcome, ReapReport, plan_summary, render};
-use crate::output::{Clock, Progress, terminal_width};
+use crate::output::{Clock, Progress, printable, terminal_width};
 use crate::pipeline::{self, Group};
 use crate::reaper::plan::{self, MAX_PLAN_BYTES, PlanError, Relisted, Target};
 use crate::reaper::{AuditLine, AuditLog, Executor, Outcome, OutcomeKind, Recorder, Results};
@@ -498,20 +498,6 @@ fn human_line(target: &Target, outcome: &Outcome) -> String {
         let _ = write!(line, ": {}", printable(error));
     }
     line
-}
-
-/// `text` with control characters (newlines, escape sequences) shown escaped.
-fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }
 
 #[cfg(test)]

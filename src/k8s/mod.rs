@@ -14,7 +14,11 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::pod::{APP_ID_LABEL, PodInfo, PodPhase, TAG_LABEL, Termination, TerminationSource};
+use crate::output::printable;
+use crate::pod::{
+    APP_ID_LABEL, PodInfo, PodPhase, TAG_LABEL, Termination, TerminationSource, dns_label,
+    dns_subdomain,
+};
 
 /// The name Spark gives the driver container.
 pub(crate) const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
@@ -75,11 +79,12 @@ pub(crate) fn labels(pod: &Pod) -> BTreeMap<String, String> {
 /// Converts a pod that matched the candidate selector.
 pub(crate) fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, InvalidPod> {
     let meta = &pod.metadata;
-    let display = format!(
+    // Shown escaped: a name from a hand-made file may hold newlines or escape sequences.
+    let display = printable(&format!(
         "{}/{}",
         meta.namespace.as_deref().unwrap_or("?"),
         meta.name.as_deref().unwrap_or("?")
-    );
+    ));
     let invalid = |problem: &str| InvalidPod {
         pod: display.clone(),
         problem: problem.to_string(),
@@ -92,6 +97,18 @@ pub(crate) fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, Inva
         .namespace
         .clone()
         .ok_or_else(|| invalid("no metadata.namespace"))?;
+    // What an API server guarantees, a file need not: a name that is not a Kubernetes name
+    // could forge lines of `-o name` or of a table, and no cluster could hold such a pod.
+    if !dns_subdomain(&name) {
+        return Err(invalid(
+            "metadata.name is not a Kubernetes name (DNS-1123 subdomain)",
+        ));
+    }
+    if !dns_label(&namespace) {
+        return Err(invalid(
+            "metadata.namespace is not a Kubernetes namespace name (DNS-1123 label)",
+        ));
+    }
     let created_at = meta
         .creation_timestamp
         .as_ref()

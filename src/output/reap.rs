@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{Clock, Format, styled_table, write_document};
+use super::{Clock, Format, printable, styled_table, write_document};
 use crate::pod::PodRef;
 use crate::reaper::plan::Target;
 use crate::reaper::{Outcome, OutcomeKind};
@@ -257,16 +257,19 @@ fn table(report: &ReapReport, color: bool, width: Option<u16>) -> Table {
             outcome
         };
         let mut row = vec![
-            Cell::new(&pod.id.namespace),
-            Cell::new(&pod.id.name),
-            Cell::new(&pod.id.tag),
-            Cell::new(&pod.class),
+            Cell::new(printable(&pod.id.namespace)),
+            Cell::new(printable(&pod.id.name)),
+            Cell::new(printable(&pod.id.tag)),
+            Cell::new(printable(&pod.class)),
             outcome,
             Cell::new(pod.attempts),
-            Cell::new(pod.last_error.as_deref().unwrap_or("")),
+            Cell::new(printable(pod.last_error.as_deref().unwrap_or(""))),
         ];
         if show_context {
-            row.insert(0, Cell::new(pod.id.context.as_deref().unwrap_or("-")));
+            row.insert(
+                0,
+                Cell::new(printable(pod.id.context.as_deref().unwrap_or("-"))),
+            );
         }
         table.add_row(row);
     }
@@ -291,7 +294,7 @@ pub(crate) fn plan_summary(targets: &[Target]) -> String {
             Some(c) => format!("{c}/{namespace}"),
             None => (*namespace).to_string(),
         };
-        let _ = writeln!(text, "  {n:>6}  {place}");
+        let _ = writeln!(text, "  {n:>6}  {}", super::printable(&place));
     }
     let classes: Vec<String> = by_class.iter().map(|(c, n)| format!("{n} {c}")).collect();
     let _ = writeln!(text, "by class: {}", classes.join(", "));

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::classify::Verdict;
 use crate::pipeline::Group;
-use crate::pod::{PodInfo, PodRef};
+use crate::pod::{PodInfo, PodRef, dns_label, dns_subdomain};
 
 /// One pod to delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,24 +242,6 @@ pub(crate) fn parse_plan(bytes: &[u8]) -> Result<Plan, PlanError> {
         }
     }
     Ok(plan)
-}
-
-/// A DNS-1123 label, as Kubernetes requires of a namespace: 1 to 63 of `[a-z0-9-]`, starting
-/// and ending with an alphanumeric.
-fn dns_label(s: &str) -> bool {
-    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter().all(|&c| alnum(c) || c == b'-')
-        && alnum(b[0])
-        && alnum(b[b.len() - 1])
-}
-
-/// A DNS-1123 subdomain, as Kubernetes requires of a pod name: at most 253 characters, labels
-/// of `[a-z0-9-]` separated by dots.
-fn dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(dns_label)
 }
 
 impl Plan {

@@ -5,6 +5,7 @@
 mod cli;
 mod cluster;
 mod harness;
+mod hostile_output;
 mod reap;
 mod sample;
 mod scan_cluster;

@@ -21,6 +21,9 @@ pub enum PodFileError {
     /// The file could not be read.
     #[error("cannot read the file")]
     Read(#[source] std::io::Error),
+    /// The bytes are not UTF-8 text.
+    #[error("{0}")]
+    Encoding(String),
     /// The file is not valid JSON.
     #[error("not valid JSON")]
     Json(#[source] serde_json::Error),
@@ -65,15 +68,16 @@ pub(crate) fn read(
     selector: &LabelSelector,
     scope: &Namespaces,
 ) -> Result<Listing, PodFileError> {
-    let text = if path == Path::new("-") {
-        let mut text = String::new();
+    let bytes = if path == Path::new("-") {
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(PodFileError::Read)?;
-        text
+        bytes
     } else {
-        std::fs::read_to_string(path).map_err(PodFileError::Read)?
+        std::fs::read(path).map_err(PodFileError::Read)?
     };
+    let text = decode(bytes)?;
     let document = parse_document(path, &text)?;
     let pods = items(document)?;
     let mut listing = Listing::default();
@@ -130,6 +134,32 @@ pub(crate) fn read(
     Ok(listing)
 }
 
+/// The text of a pod file: UTF-8, with a byte-order mark tolerated (and said); UTF-16, as
+/// PowerShell's `>` writes, and other bytes are refused with a message that says which.
+fn decode(mut bytes: Vec<u8>) -> Result<String, PodFileError> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        tracing::warn!("the pod file starts with a UTF-8 byte-order mark; it is ignored");
+        bytes.drain(..3);
+    }
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF])
+        || (bytes.len() >= 4 && (bytes[1] == 0 && bytes[3] == 0 || bytes[0] == 0 && bytes[2] == 0));
+    if utf16 {
+        return Err(PodFileError::Encoding(
+            "the file is UTF-16 text (as PowerShell's `>` writes it), not UTF-8: convert it \
+             (`iconv -f UTF-16 -t UTF-8`), or save it with `Out-File -Encoding utf8`"
+                .into(),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        PodFileError::Encoding(format!(
+            "the file is not UTF-8 text: invalid byte 0x{:02x} at offset {}",
+            e.as_bytes()[e.utf8_error().valid_up_to()],
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 /// Parses JSON or YAML, by extension, else by the first character.
 fn parse_document(path: &Path, text: &str) -> Result<Value, PodFileError> {
     let extension = path
@@ -142,7 +172,14 @@ fn parse_document(path: &Path, text: &str) -> Result<Value, PodFileError> {
         _ => text.trim_start().starts_with(['{', '[']),
     };
     if json {
-        serde_json::from_str(text).map_err(PodFileError::Json)
+        match serde_json::from_str(text) {
+            Ok(value) => Ok(value),
+            // Without a `.json` name, `{kind: List, items: [...]}` is a YAML flow mapping.
+            Err(e) if extension.as_deref() != Some("json") => {
+                serde_yaml::from_str(text).map_err(|_| PodFileError::Json(e))
+            }
+            Err(e) => Err(PodFileError::Json(e)),
+        }
     } else {
         serde_yaml::from_str(text).map_err(|e| PodFileError::Yaml(e.to_string()))
     }
@@ -313,5 +350,66 @@ mod tests {
         let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
         assert!(listing.pods.is_empty());
         assert_eq!(listing.invalid.len(), 1);
+    }
+
+    fn write_bytes(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn encodings_are_named() {
+        let list = format!(r#"{{"kind":"List","items":[{DRIVER}]}}"#);
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice(list.as_bytes());
+        let (_d, path) = write_bytes("pods.json", &bom);
+        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
+        assert_eq!(
+            listing.pods.len(),
+            1,
+            "a UTF-8 byte-order mark is tolerated"
+        );
+
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in list.encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        let (_d, path) = write_bytes("pods.json", &utf16);
+        let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+        assert!(err.to_string().contains("UTF-16"), "{err}");
+        let (_d, path) = write_bytes("pods.json", &utf16[2..]);
+        let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+        assert!(
+            err.to_string().contains("UTF-16"),
+            "without a BOM too: {err}"
+        );
+
+        let mut latin1 = list.clone().into_bytes();
+        latin1.insert(10, 0xE9);
+        let (_d, path) = write_bytes("pods.json", &latin1);
+        let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file is not UTF-8 text: invalid byte 0xe9 at offset 10"
+        );
+    }
+
+    #[test]
+    fn a_yaml_flow_mapping_is_not_taken_for_json() {
+        let flow = "{kind: List, items: [{kind: Pod, metadata: {name: d, namespace: a, uid: u, \
+                    resourceVersion: '1', creationTimestamp: '2026-11-01T00:00:00Z', labels: \
+                    {kyuubi-unique-tag: t, spark-app-selector: s, spark-role: driver}}, status: \
+                    {phase: Succeeded}}]}";
+        let (_d, path) = write("pods", flow);
+        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
+        assert_eq!(listing.pods.len(), 1);
+        // Named .json, it must be JSON.
+        let (_d, path) = write("pods.json", flow);
+        assert!(matches!(
+            read(&path, &candidates(), &Namespaces::All),
+            Err(PodFileError::Json(_))
+        ));
     }
 }

@@ -24,6 +24,12 @@ pub enum PodFileError {
     /// The bytes are not UTF-8 text.
     #[error("{0}")]
     Encoding(String),
+    /// Nested deeper than any pod list is: refused before a parser recurses into it.
+    #[error("nested more than {MAX_DEPTH} levels deep at line {line}; a pod list is not")]
+    TooDeep {
+        /// The line where the limit was passed.
+        line: usize,
+    },
     /// The file is not valid JSON.
     #[error("not valid JSON")]
     Json(#[source] serde_json::Error),
@@ -160,8 +166,76 @@ fn decode(mut bytes: Vec<u8>) -> Result<String, PodFileError> {
     })
 }
 
+/// The deepest nesting accepted in a pod file; a pod is about 10 levels deep.
+pub(crate) const MAX_DEPTH: usize = 200;
+
+/// Refuses text nested deeper than [`MAX_DEPTH`] in one linear pass, before any parser
+/// recurses: flow collections (`[`, `{`, outside quoted strings and comments) and compact
+/// block sequences (`- - - x`) are counted; indentation cannot nest deeper than a line is
+/// long, so it needs no check of its own.
+fn check_depth(text: &str) -> Result<(), PodFileError> {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    let mut line = 1;
+    let mut line_start = true;
+    let mut compact = 0usize;
+    let mut previous = b'\n';
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\n' {
+            line += 1;
+            line_start = true;
+            compact = 0;
+            previous = c;
+            i += 1;
+            continue;
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == b'"' && c == b'\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else if c == b'#' && (previous == b' ' || previous == b'\t' || line_start) {
+            // A YAML comment: skip to the end of the line.
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        } else if line_start && c == b'-' && bytes.get(i + 1).is_none_or(|n| *n == b' ') {
+            compact += 1;
+            if compact > MAX_DEPTH {
+                return Err(PodFileError::TooDeep { line });
+            }
+        } else if c == b'"' || c == b'\'' {
+            line_start = false;
+            quote = Some(c);
+        } else if c == b'[' || c == b'{' {
+            line_start = false;
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(PodFileError::TooDeep { line });
+            }
+        } else if c == b']' || c == b'}' {
+            line_start = false;
+            depth = depth.saturating_sub(1);
+        } else if c != b' ' && c != b'\t' {
+            line_start = false;
+        }
+        previous = c;
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Parses JSON or YAML, by extension, else by the first character.
 fn parse_document(path: &Path, text: &str) -> Result<Value, PodFileError> {
+    check_depth(text)?;
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -411,5 +485,30 @@ mod tests {
             read(&path, &candidates(), &Namespaces::All),
             Err(PodFileError::Json(_))
         ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let started = std::time::Instant::now();
+        for (name, text) in [
+            ("deep.yaml", "[".repeat(100_000) + &"]".repeat(100_000)),
+            ("deep.json", "{\"a\":".repeat(100_000)),
+            ("deep.yaml", "- ".repeat(100_000) + "x\n"),
+            ("deep", "a:\n  ".to_string() + &"{b: ".repeat(300)),
+        ] {
+            let (_d, path) = write(name, &text);
+            let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+            assert!(matches!(err, PodFileError::TooDeep { line: 1 | 2 }), "{name}: {err}");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // Brackets inside strings and comments do not count.
+        let quoted = format!(
+            "# [[[[ {}\nkind: List\nitems: []\nnote: \"{}\"\nother: '{}'\n",
+            "[".repeat(500),
+            "[".repeat(500),
+            "{".repeat(500)
+        );
+        assert!(check_depth(&quoted).is_ok());
+        assert!(check_depth(&format!("{}{}", "[".repeat(200), "]".repeat(200))).is_ok());
     }
 }

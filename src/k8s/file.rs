@@ -498,7 +498,10 @@ mod tests {
         ] {
             let (_d, path) = write(name, &text);
             let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
-            assert!(matches!(err, PodFileError::TooDeep { line: 1 | 2 }), "{name}: {err}");
+            assert!(
+                matches!(err, PodFileError::TooDeep { line: 1 | 2 }),
+                "{name}: {err}"
+            );
         }
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
         // Brackets inside strings and comments do not count.

@@ -22,7 +22,7 @@ use crate::k8s::Namespaces;
 use crate::k8s::cluster::{self, Connection};
 use crate::k8s::request::RequestPolicy;
 use crate::k8s::{Listing, file};
-use crate::output::{ClockSource, Progress};
+use crate::output::{Clock, ClockSource, Progress};
 use crate::selector::LabelSelector;
 use crate::state::store::Store;
 use crate::state::{EngineState, SourceSummary, zk};
@@ -45,6 +45,21 @@ pub(crate) struct Group {
 }
 
 impl Group {
+    /// The clock the group was judged against, as reports show it.
+    #[must_use]
+    pub(crate) fn clock(&self) -> Clock {
+        Clock {
+            context: self.context.clone(),
+            now: self.now,
+            from: self.clock_from,
+        }
+    }
+
+    /// The candidate pods that could not be read, as reports list them.
+    pub(crate) fn skipped(&self) -> impl Iterator<Item = String> + '_ {
+        self.listing.invalid.iter().map(ToString::to_string)
+    }
+
     /// The judging clock, as refusals name it.
     #[must_use]
     pub(crate) fn clock_label(&self) -> String {

@@ -23,7 +23,7 @@ use crate::gate;
 use crate::k8s::Namespaces;
 use crate::k8s::cluster::Connection;
 use crate::output::reap::{DeleteProgress, PodOutcome, ReapReport, plan_summary, render};
-use crate::output::{Clock, Progress, printable, terminal_width};
+use crate::output::{Clock, Progress, deliver, printable};
 use crate::pipeline::{self, Group};
 use crate::reaper::plan::{self, MAX_PLAN_BYTES, PlanError, Relisted, Target};
 use crate::reaper::{AuditLine, AuditLog, Executor, Outcome, OutcomeKind, Recorder, Results};
@@ -125,7 +125,7 @@ pub(crate) async fn run(
     // 4. Delete.
     let run_id = uuid::Uuid::new_v4().to_string();
     let started_at = Timestamp::now();
-    let done = execute(config, presentation, &run_id, &prepared, audit).await?;
+    let done = execute(config, presentation, &run_id, &prepared, audit).await;
 
     // 5. Report.
     let pods: Vec<PodOutcome> = prepared
@@ -141,7 +141,7 @@ pub(crate) async fn run(
         )
         .collect();
     let mut report = ReapReport::new(
-        run_id.clone(),
+        run_id,
         config.mode.as_str(),
         prepared.candidates,
         pods,
@@ -152,15 +152,14 @@ pub(crate) async fn run(
     );
     report.plan = config.plan.as_ref().map(|p| p.path.display().to_string());
     report.summary.audit_log_failed = done.audit_log_failed;
-    let width = presentation
-        .stdout_is_terminal
-        .then(terminal_width)
-        .flatten();
-    render(&report, config.format, presentation.color, width, out).map_err(Error::WriteReport)?;
-    out.flush().map_err(Error::WriteReport)?;
-    if presentation.verbosity != Verbosity::Quiet {
-        eprintln!("{}", report.summary_line());
-    }
+    deliver(
+        out,
+        presentation.stdout_is_terminal,
+        presentation.verbosity == Verbosity::Quiet,
+        |width, out| render(&report, config.format, presentation.color, width, out),
+        &report.summary_line(),
+    )
+    .map_err(Error::WriteReport)?;
     Ok(
         if report.summary.failed > 0 || done.interrupted || done.audit_log_failed {
             ExitCode::ReapIncomplete
@@ -186,7 +185,7 @@ async fn execute(
     run_id: &str,
     prepared: &Prepared,
     audit: Option<AuditLog>,
-) -> Result<Done, Error> {
+) -> Done {
     let bar = DeleteProgress::new(presentation.progress, prepared.targets.len());
     let cancel = CancellationToken::new();
     let recorder = Trail {
@@ -232,24 +231,19 @@ async fn execute(
     let elapsed = clock.elapsed();
     bar.finish();
     // A trail that could not be written stopped the run; the report is still written.
-    if let Some(error) = recorder.take_write_error() {
+    let audit_log_failed = recorder.take_write_error().is_some_and(|error| {
         let cause = std::error::Error::source(&error)
             .map(|c| format!(": {c}"))
             .unwrap_or_default();
         tracing::error!("{error}{cause}; no further delete was started");
-        return Ok(Done {
-            outcomes,
-            interrupted,
-            audit_log_failed: true,
-            elapsed,
-        });
-    }
-    Ok(Done {
+        true
+    });
+    Done {
         outcomes,
         interrupted,
-        audit_log_failed: false,
+        audit_log_failed,
         elapsed,
-    })
+    }
 }
 
 /// Judges from the state sources, as `scan` does; the orphans are the targets.
@@ -356,12 +350,8 @@ fn split_groups(groups: Vec<Group>) -> Result<Split, Error> {
     let mut clocks = Vec::new();
     let mut skipped = Vec::new();
     for group in groups {
-        clocks.push(Clock {
-            context: group.context.clone(),
-            now: group.now,
-            from: group.clock_from,
-        });
-        skipped.extend(group.listing.invalid.iter().map(ToString::to_string));
+        clocks.push(group.clock());
+        skipped.extend(group.skipped());
         connections.push(
             group.connection.ok_or_else(|| {
                 Error::Usage("reap deletes from a cluster, not a pod file".into())

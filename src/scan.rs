@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::classify::Verdict;
 use crate::config::{Presentation, ScanConfig, Verbosity};
 use crate::error::{Error, ExitCode};
-use crate::output::{Clock, PodReport, Progress, Report, render, terminal_width};
+use crate::output::{PodReport, Progress, Report, deliver, render};
 use crate::pipeline::{self, Judged};
 
 /// Runs a scan and writes the report to `out`. Returns the exit code the findings call for.
@@ -28,15 +28,14 @@ pub(crate) async fn run(
     let report = report(judged?);
 
     // Data on stdout, the summary on stderr.
-    let width = presentation
-        .stdout_is_terminal
-        .then(terminal_width)
-        .flatten();
-    render(&report, config.format, presentation.color, width, out).map_err(Error::WriteReport)?;
-    out.flush().map_err(Error::WriteReport)?;
-    if presentation.verbosity != Verbosity::Quiet {
-        eprintln!("{}", report.summary_line());
-    }
+    deliver(
+        out,
+        presentation.stdout_is_terminal,
+        presentation.verbosity == Verbosity::Quiet,
+        |width, out| render(&report, config.format, presentation.color, width, out),
+        &report.summary_line(),
+    )
+    .map_err(Error::WriteReport)?;
 
     let orphans = report.pods.iter().any(|p| p.verdict == Verdict::Orphan);
     let suspects = report.pods.iter().any(|p| p.verdict == Verdict::Suspect);
@@ -57,6 +56,8 @@ pub(crate) fn report(judged: Judged) -> Report {
     let mut skipped = Vec::new();
     let from_cluster = judged.groups.iter().any(|g| g.connection.is_some());
     for group in judged.groups {
+        skipped.extend(group.skipped());
+        clocks.push(group.clock());
         let now = group.now;
         pods.extend(
             group
@@ -66,12 +67,6 @@ pub(crate) fn report(judged: Judged) -> Report {
                 .zip(group.judgements)
                 .map(|(pod, j)| PodReport::new(pod, j, now)),
         );
-        skipped.extend(group.listing.invalid.iter().map(ToString::to_string));
-        clocks.push(Clock {
-            context: group.context,
-            now,
-            from: group.clock_from,
-        });
     }
     let mut report = Report::new(pods, judged.sources, clocks, skipped);
     report.pods_from = if from_cluster { "cluster" } else { "file" };

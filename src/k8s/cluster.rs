@@ -105,17 +105,17 @@ fn in_context(context: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn hint(code: u16) -> &'static str {
+/// What a 401 means, for listing and deleting alike.
+pub(crate) const CREDENTIALS_HINT: &str = "the API server did not accept the credentials; check \
+                                           the kubeconfig user (token, certificate, or exec plugin)";
+
+fn hint(code: u16) -> String {
     match code {
-        401 => {
-            "\nhint: the API server did not accept the credentials; check the kubeconfig user \
-             (token, certificate, or exec plugin)"
-        }
-        403 => {
-            "\nhint: the identity needs `list` on `pods` in the namespaces scanned (a Role per \
-             namespace, or a ClusterRole for -A); see the RBAC section of the README"
-        }
-        _ => "",
+        401 => format!("\nhint: {CREDENTIALS_HINT}"),
+        403 => "\nhint: the identity needs `list` on `pods` in the namespaces scanned (a Role per \
+                namespace, or a ClusterRole for -A); see the RBAC section of the README"
+            .to_string(),
+        _ => String::new(),
     }
 }
 

@@ -79,14 +79,14 @@ pub(crate) fn labels(pod: &Pod) -> BTreeMap<String, String> {
 /// Converts a pod that matched the candidate selector.
 pub(crate) fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, InvalidPod> {
     let meta = &pod.metadata;
-    // Shown escaped: a name from a hand-made file may hold newlines or escape sequences.
-    let display = printable(&format!(
-        "{}/{}",
-        meta.namespace.as_deref().unwrap_or("?"),
-        meta.name.as_deref().unwrap_or("?")
-    ));
+    // Built only for a pod that is refused, and shown escaped: a name from a hand-made file
+    // may hold newlines or escape sequences.
     let invalid = |problem: &str| InvalidPod {
-        pod: display.clone(),
+        pod: printable(&format!(
+            "{}/{}",
+            meta.namespace.as_deref().unwrap_or("?"),
+            meta.name.as_deref().unwrap_or("?")
+        )),
         problem: problem.to_string(),
     };
     let name = meta

@@ -465,9 +465,27 @@ pub(crate) fn printable(text: &str) -> String {
         .collect()
 }
 
+/// The last step of every command: the report on stdout (wrapped to the terminal's width when
+/// stdout is one), flushed, then the summary line on stderr unless `quiet`.
+pub(crate) fn deliver(
+    out: &mut dyn Write,
+    stdout_is_terminal: bool,
+    quiet: bool,
+    render: impl FnOnce(Option<u16>, &mut dyn Write) -> io::Result<()>,
+    summary: &str,
+) -> io::Result<()> {
+    let width = stdout_is_terminal.then(terminal_width).flatten();
+    render(width, out)?;
+    out.flush()?;
+    if !quiet {
+        eprintln!("{summary}");
+    }
+    Ok(())
+}
+
 /// The terminal's width, when it can be told.
 #[must_use]
-pub(crate) fn terminal_width() -> Option<u16> {
+fn terminal_width() -> Option<u16> {
     Table::new().width()
 }
 

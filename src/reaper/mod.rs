@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{DeleteMode, Pace};
-use crate::k8s::cluster::{self, Connection, DeleteAnswer, DeleteTarget};
+use crate::k8s::cluster::{self, CREDENTIALS_HINT, Connection, DeleteAnswer, DeleteTarget};
 use crate::k8s::request::RateLimit;
 use plan::Target;
 
@@ -334,10 +334,7 @@ impl<'a> Executor<'a> {
 fn denied(target: &Target, code: u16) -> String {
     let context = target.id.context.as_deref().unwrap_or("in-cluster");
     if code == 401 {
-        format!(
-            "context {context} stopped after 401 on a DELETE (the API server did not accept the \
-             credentials; check the kubeconfig user: token, certificate or exec plugin)"
-        )
+        format!("context {context} stopped after 401 on a DELETE ({CREDENTIALS_HINT})")
     } else {
         format!(
             "context {context} stopped after {code} on a DELETE (the identity may not delete \

@@ -119,6 +119,12 @@ pub enum PlanError {
     /// The file could not be read.
     #[error(transparent)]
     Read(#[from] std::io::Error),
+    /// The same orphan twice: the plan was put together or edited by hand.
+    #[error("orphan {pod:?} appears twice; a `scan -o json` report lists each pod once")]
+    Duplicate {
+        /// `namespace/name`.
+        pod: String,
+    },
     /// Not a regular file (a FIFO, a device, a directory).
     #[error("not a regular file; a plan is a `scan -o json` report saved to a file")]
     NotAFile,
@@ -219,7 +225,13 @@ pub(crate) fn parse_plan(bytes: &[u8]) -> Result<Plan, PlanError> {
     if plan.generated_at.is_none() {
         return Err(PlanError::NoTime);
     }
+    let mut seen = std::collections::HashSet::new();
     for pod in plan.orphans() {
+        if !seen.insert((&pod.id.context, &pod.id.namespace, &pod.id.name)) {
+            return Err(PlanError::Duplicate {
+                pod: pod.id.display(),
+            });
+        }
         let missing = |field| PlanError::NoPrecondition {
             pod: format!("{}/{}", pod.id.namespace, pod.id.name),
             field,
@@ -464,6 +476,11 @@ mod tests {
             Err(PlanError::NoPrecondition { field: "uid", .. })
         ));
         assert!(matches!(parse_plan(b"[1,2"), Err(PlanError::Json(_))));
+        let twice = plan_json("", &format!("{ORPHAN},{ORPHAN}"));
+        assert!(matches!(
+            parse_plan(twice.as_bytes()),
+            Err(PlanError::Duplicate { .. })
+        ));
         for (field, from, to) in [
             (
                 "namespace",

@@ -22,6 +22,7 @@ use crate::pod::{PodInfo, PodPhase, PodRef};
 use crate::state::{SourceKind, SourceSummary};
 
 pub(crate) mod reap;
+mod yaml;
 
 /// The version of the JSON/YAML document. Fields may be added within a version; none is
 /// removed or changes meaning.
@@ -297,139 +298,8 @@ pub(crate) fn write_document<T: Serialize>(
             serde_json::to_writer_pretty(&mut *out, document)?;
             writeln!(out)
         }
-        Format::Yaml => {
-            let value = serde_json::to_value(document).map_err(io::Error::other)?;
-            let mut text = String::new();
-            yaml::block(&value, 0, &mut text);
-            out.write_all(text.as_bytes())
-        }
+        Format::Yaml => yaml::to_writer(out, document),
         Format::Table | Format::Name => Ok(()),
-    }
-}
-
-/// YAML output that every YAML reader reads back as the JSON document: every string is
-/// double-quoted (so `no`, `on`, `2026-01-01`, `<<` or `0x1f` stay strings under YAML 1.1
-/// readers such as `PyYAML`), with control characters, line separators and the BOM escaped.
-mod yaml {
-    use std::fmt::Write as _;
-
-    use serde_json::Value;
-
-    /// Appends `value` as a block at `indent` spaces.
-    pub(super) fn block(value: &Value, indent: usize, out: &mut String) {
-        let pad = " ".repeat(indent);
-        match value {
-            Value::Object(map) if !map.is_empty() => {
-                for (key, item) in map {
-                    out.push_str(&pad);
-                    key_text(key, out);
-                    out.push(':');
-                    nested(item, indent, out);
-                }
-            }
-            Value::Array(items) if !items.is_empty() => {
-                for item in items {
-                    if is_collection(item) {
-                        // `- first: …` with the rest of the item aligned under `first`.
-                        let mut inner = String::new();
-                        block(item, indent + 2, &mut inner);
-                        out.push_str(&pad);
-                        out.push_str("- ");
-                        out.push_str(&inner[indent + 2..]);
-                    } else {
-                        out.push_str(&pad);
-                        out.push('-');
-                        nested(item, indent, out);
-                    }
-                }
-            }
-            _ => {
-                out.push_str(&pad);
-                scalar(value, out);
-                out.push('\n');
-            }
-        }
-    }
-
-    fn is_collection(value: &Value) -> bool {
-        match value {
-            Value::Object(map) => !map.is_empty(),
-            Value::Array(items) => !items.is_empty(),
-            _ => false,
-        }
-    }
-
-    /// A value after `key:` or `-`: a scalar on the same line, a collection below it.
-    fn nested(value: &Value, indent: usize, out: &mut String) {
-        match value {
-            Value::Object(map) if !map.is_empty() => {
-                out.push('\n');
-                block(value, indent + 2, out);
-            }
-            Value::Array(items) if !items.is_empty() => {
-                out.push('\n');
-                block(value, indent + 2, out);
-            }
-            _ => {
-                out.push(' ');
-                scalar(value, out);
-                out.push('\n');
-            }
-        }
-    }
-
-    fn scalar(value: &Value, out: &mut String) {
-        match value {
-            Value::Null => out.push_str("null"),
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Number(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Value::String(s) => quoted(s, out),
-            Value::Array(_) => out.push_str("[]"),
-            Value::Object(_) => out.push_str("{}"),
-        }
-    }
-
-    /// A mapping key: plain when it is a simple identifier that no YAML reader takes for
-    /// anything but a string (the report's own field names), quoted otherwise.
-    fn key_text(key: &str, out: &mut String) {
-        let simple = key.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-            && key
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        let keyword = matches!(
-            key,
-            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-        );
-        if simple && !keyword {
-            out.push_str(key);
-        } else {
-            quoted(key, out);
-        }
-    }
-
-    /// A YAML double-quoted scalar.
-    pub(super) fn quoted(s: &str, out: &mut String) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                c if c.is_control()
-                    || matches!(
-                        c,
-                        '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
-                    ) =>
-                {
-                    let _ = write!(out, "\\u{:04x}", u32::from(c));
-                }
-                c => out.push(c),
-            }
-        }
-        out.push('"');
     }
 }
 

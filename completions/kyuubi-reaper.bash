@@ -153,7 +153,7 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__reap)
-            opts="-n -A -l -y -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --dry-run --yes --plan --max-plan-age --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --output --quiet --verbose --color --help --version"
+            opts="-n -A -l -y -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --dry-run --yes --plan --max-plan-age --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --output --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,6 +207,10 @@ _kyuubi__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-pod-file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retain)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -232,6 +236,10 @@ _kyuubi__reaper() {
                     return 0
                     ;;
                 --deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-page-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -295,7 +303,7 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__scan)
-            opts="-n -A -l -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --output --fail-on-orphans --fail-on-suspects --quiet --verbose --color --help --version"
+            opts="-n -A -l -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --output --fail-on-orphans --fail-on-suspects --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,6 +357,10 @@ _kyuubi__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-pod-file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retain)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -374,6 +386,10 @@ _kyuubi__reaper() {
                     return 0
                     ;;
                 --deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-page-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

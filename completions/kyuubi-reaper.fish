@@ -45,6 +45,7 @@ complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l kub
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l context -d 'A kubeconfig context to list pods from (default: the current context). Repeatable' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s n -l namespace -d 'A namespace to scan (default: the context\'s namespace; with --pods, every namespace in the file). Repeatable' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s l -l selector -d 'An extra label selector, ANDed with the built-in `kyuubi-unique-tag,spark-app-selector,spark-role=driver`' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l max-pod-file-size -d 'The largest pod file read (--pods): a larger file, or a pipe that goes on past it, is refused. JSON is read item by item whatever its size; YAML is held whole while it is read. Bytes, or with a unit: KiB, MiB, GiB (powers of 1024) or KB, MB, GB' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l retain -d 'Leave terminated pods alone for this long (Kyuubi\'s own 5m retain period, its 1m check interval, and a margin for clock skew)' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l include -d 'Suspect classes to treat as orphans: leaked-running, unregistered-running, stuck-pending (comma-separated or repeated)' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l stuck-after -d 'A Pending pod older than this is a `stuck-pending` suspect' -r
@@ -52,6 +53,7 @@ complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l eng
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l request-timeout -d 'Connect timeout, and the longest one request may take to answer completely' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l max-retries -d 'Retries of a request that timed out, lost its connection, or got 429 or 5xx (with exponential backoff and full jitter; Retry-After honoured up to 30s)' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l deadline -d 'The whole run\'s budget for API requests; when it passes, no request is started or retried' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -l max-page-size -d 'The largest answer read from the API server (a page of 500 pods is a few MB): a bigger one, or one that never ends, fails the request. Units as for --max-pod-file-size' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand scan" -s o -l output -d 'Output format: a table for people, json/yaml for machines, or `name` (namespace/name of each orphan, one per line)' -r -f -a "table\t'A table for people'
 json\t'JSON, with the documented schema'
 yaml\t'YAML, the same document as JSON'
@@ -79,6 +81,7 @@ complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l kub
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l context -d 'A kubeconfig context to list pods from (default: the current context). Repeatable' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -s n -l namespace -d 'A namespace to scan (default: the context\'s namespace; with --pods, every namespace in the file). Repeatable' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -s l -l selector -d 'An extra label selector, ANDed with the built-in `kyuubi-unique-tag,spark-app-selector,spark-role=driver`' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l max-pod-file-size -d 'The largest pod file read (--pods): a larger file, or a pipe that goes on past it, is refused. JSON is read item by item whatever its size; YAML is held whole while it is read. Bytes, or with a unit: KiB, MiB, GiB (powers of 1024) or KB, MB, GB' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l retain -d 'Leave terminated pods alone for this long (Kyuubi\'s own 5m retain period, its 1m check interval, and a margin for clock skew)' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l include -d 'Suspect classes to treat as orphans: leaked-running, unregistered-running, stuck-pending (comma-separated or repeated)' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l stuck-after -d 'A Pending pod older than this is a `stuck-pending` suspect' -r
@@ -86,6 +89,7 @@ complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l eng
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l request-timeout -d 'Connect timeout, and the longest one request may take to answer completely' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l max-retries -d 'Retries of a request that timed out, lost its connection, or got 429 or 5xx (with exponential backoff and full jitter; Retry-After honoured up to 30s)' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l deadline -d 'The whole run\'s budget for API requests; when it passes, no request is started or retried' -r
+complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l max-page-size -d 'The largest answer read from the API server (a page of 500 pods is a few MB): a bigger one, or one that never ends, fails the request. Units as for --max-pod-file-size' -r
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l dry-run -d 'Show what would be deleted without deleting: `client` (the default when given bare) sends nothing; `server` sends every DELETE with `dryRun=All`, which also proves RBAC and admission, and removes nothing' -r -f -a "client\t'Send nothing'
 server\t'Send each DELETE with `dryRun=All`'"
 complete -c kyuubi-reaper -n "__fish_kyuubi_reaper_using_subcommand reap" -l plan -d 'Apply a reviewed plan: a `scan -o json` report, whose orphans are deleted with the uid and resourceVersion recorded in it (contexts matched by name). No state source is read' -r -F

@@ -187,6 +187,10 @@ pub struct RequestArgs {
     /// retried.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = positive_duration)]
     pub deadline: SignedDuration,
+    /// The largest answer read from the API server (a page of 500 pods is a few MB): a bigger
+    /// one, or one that never ends, fails the request. Units as for --max-pod-file-size.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = byte_size)]
+    pub max_page_size: u64,
 }
 
 /// State sources.
@@ -247,6 +251,11 @@ pub struct PodArgs {
     /// `kyuubi-unique-tag,spark-app-selector,spark-role=driver`.
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+    /// The largest pod file read (--pods): a larger file, or a pipe that goes on past it, is
+    /// refused. JSON is read item by item whatever its size; YAML is held whole while it is
+    /// read. Bytes, or with a unit: KiB, MiB, GiB (powers of 1024) or KB, MB, GB.
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = byte_size)]
+    pub max_pod_file_size: u64,
 }
 
 /// Verdict policy.
@@ -287,6 +296,16 @@ fn positive_duration(value: &str) -> Result<SignedDuration, String> {
         Ok(parsed)
     } else {
         Err("must be longer than zero".into())
+    }
+}
+
+fn byte_size(value: &str) -> Result<u64, String> {
+    match parse_size::parse_size(value) {
+        Ok(0) => Err("must be more than 0 bytes".into()),
+        Ok(size) => Ok(size),
+        Err(e) => Err(format!(
+            "{e}: a size is bytes, or a number with a unit such as 256MiB or 4GiB"
+        )),
     }
 }
 

@@ -27,6 +27,8 @@ pub(crate) enum PodSource {
         path: PathBuf,
         /// Which namespaces of the file to judge.
         scope: Namespaces,
+        /// `--max-pod-file-size`.
+        max_size: u64,
     },
     /// A live cluster.
     Cluster {
@@ -163,6 +165,7 @@ impl JudgeConfig {
                 } else {
                     Namespaces::Only(namespaces)
                 },
+                max_size: args.pods.max_pod_file_size,
             },
             None => PodSource::Cluster {
                 kubeconfig: args.pods.kubeconfig.clone(),
@@ -214,6 +217,7 @@ impl JudgeConfig {
                 timeout: std_duration(args.requests.request_timeout),
                 max_retries: args.requests.max_retries,
                 deadline: std_duration(args.requests.deadline),
+                max_body: args.requests.max_page_size,
             },
         })
     }
@@ -581,7 +585,8 @@ mod tests {
             c.judge.pods,
             PodSource::File {
                 path: "p.json".into(),
-                scope: Namespaces::All
+                scope: Namespaces::All,
+                max_size: 4 << 30,
             }
         );
         let c = scan(&["--pods", "p.json", "-n", "a"]).unwrap();
@@ -589,7 +594,8 @@ mod tests {
             c.judge.pods,
             PodSource::File {
                 path: "p.json".into(),
-                scope: Namespaces::Only(vec!["a".into()])
+                scope: Namespaces::Only(vec!["a".into()]),
+                max_size: 4 << 30,
             }
         );
         assert!(

@@ -58,7 +58,9 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
     let presentation = Presentation::from_env(&cli.global);
     init_logging(presentation);
     stdout_is_open()?;
-    let mut stdout = std::io::stdout().lock();
+    // Block-buffered: the standard stdout flushes at every newline, a write per line of a
+    // report of a million lines. Every command flushes it when its output is complete.
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match &cli.command {
         Command::Scan(args) => {
             let config = ScanConfig::from_args(args)?;
@@ -70,6 +72,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
         }
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "kyuubi-reaper", &mut stdout);
+            std::io::Write::flush(&mut stdout).map_err(Error::WriteReport)?;
             Ok(ExitCode::Success)
         }
     }

@@ -94,13 +94,18 @@ pub(crate) async fn judge(
     progress: &Progress,
     deadline: Instant,
 ) -> Result<Judged, Error> {
+    let started = std::time::Instant::now();
+    let phase =
+        |name: &str| tracing::debug!("{name} done at {:.3} s", started.elapsed().as_secs_f64());
     // 1. Check every state source before touching a cluster: a bad source fails fast, and
     //    nothing that follows can act on half-loaded state.
     let zookeeper = open_zookeeper(config)?;
     let stores = open_stores(config)?;
+    phase("opening the state sources");
 
     // 2. List the candidate pods.
     let mut groups = list_pods(config, progress, deadline).await?;
+    phase("listing the pods");
 
     // 3. Read the state, keeping the records of candidate tags only.
     let tags: HashSet<&str> = groups
@@ -126,6 +131,7 @@ pub(crate) async fn judge(
             })?;
     }
     drop(tags);
+    phase("reading the state");
 
     // 4. The source health gate: a state that knows nothing, or whose as-of time lies ahead of
     //    a clock the pods are judged against, cannot judge anything.
@@ -143,6 +149,7 @@ pub(crate) async fn judge(
     for group in &mut groups {
         group.judgements = classify(&group.listing.pods, &state, &config.policy, group.now);
     }
+    phase("judging");
     Ok(Judged {
         groups,
         sources: state.sources().to_vec(),
@@ -219,11 +226,17 @@ pub(crate) async fn list_pods(
     deadline: Instant,
 ) -> Result<Vec<Group>, Error> {
     match &config.pods {
-        PodSource::File { path, scope } => {
+        PodSource::File {
+            path,
+            scope,
+            max_size,
+        } => {
             let listing =
-                file::read(path, &config.selector, scope).map_err(|source| Error::ReadPods {
-                    path: path.clone(),
-                    source,
+                file::read(path, &config.selector, scope, *max_size).map_err(|source| {
+                    Error::ReadPods {
+                        path: path.clone(),
+                        source,
+                    }
                 })?;
             Ok(vec![Group {
                 context: None,

@@ -37,13 +37,26 @@ pub(crate) enum Requirement {
     NotIn(String, Vec<String>),
 }
 
+/// A pod's labels, however they are held.
+pub(crate) trait Labels {
+    /// The value of label `key`.
+    fn label(&self, key: &str) -> Option<&str>;
+}
+
+impl Labels for BTreeMap<String, String> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.get(key).map(String::as_str)
+    }
+}
+
 impl Requirement {
-    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    fn matches(&self, labels: &dyn Labels) -> bool {
+        let has = |v: &str, values: &[String]| values.iter().any(|x| x == v);
         match self {
-            Requirement::Exists(key) => labels.contains_key(key),
-            Requirement::NotExists(key) => !labels.contains_key(key),
-            Requirement::In(key, values) => labels.get(key).is_some_and(|v| values.contains(v)),
-            Requirement::NotIn(key, values) => labels.get(key).is_none_or(|v| !values.contains(v)),
+            Requirement::Exists(key) => labels.label(key).is_some(),
+            Requirement::NotExists(key) => labels.label(key).is_none(),
+            Requirement::In(key, values) => labels.label(key).is_some_and(|v| has(v, values)),
+            Requirement::NotIn(key, values) => labels.label(key).is_none_or(|v| !has(v, values)),
         }
     }
 }
@@ -88,7 +101,7 @@ impl LabelSelector {
 
     /// Whether a pod with these labels is selected.
     #[must_use]
-    pub(crate) fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub(crate) fn matches(&self, labels: &dyn Labels) -> bool {
         self.requirements.iter().all(|r| r.matches(labels))
     }
 }

@@ -12,15 +12,18 @@
 use std::path::{Path, PathBuf};
 
 use http::StatusCode;
-use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use kube::Client;
 use kube::api::{DeleteParams, ListParams, Preconditions, PropagationPolicy};
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+use serde::de::DeserializeSeed as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::request::{RequestFailure, RequestPolicy, Sender};
-use super::{Listing, Namespaces, pod_info};
+use super::wire::{self, Page, Sink};
+use super::{InvalidPod, Listing, Namespaces, pod_info};
+use crate::pod::PodInfo;
 use crate::selector::LabelSelector;
 
 /// Page size for list calls: kubectl's default, a good balance of round trips and memory.
@@ -217,13 +220,83 @@ pub(crate) async fn connect(
     })
 }
 
-/// One page of a pod list: only what we read (kind and apiVersion are not needed).
-#[derive(serde::Deserialize)]
-struct PodPage {
-    #[serde(default)]
-    metadata: ListMeta,
-    #[serde(default)]
-    items: Vec<Pod>,
+/// The pods of one page, decoded on a blocking thread while the next page is fetched.
+#[derive(Debug, Default)]
+struct Decoded {
+    pods: Vec<PodInfo>,
+    invalid: Vec<InvalidPod>,
+    seen: usize,
+}
+
+/// Collects a page's pods as they are decoded, and passes its continue token on as soon as it is
+/// read (before the items: API servers write `metadata` first).
+struct PageSink {
+    context: Option<String>,
+    decoded: Decoded,
+    token: Option<oneshot::Sender<Option<String>>>,
+    /// Which item could not be decoded, and why.
+    invalid: Option<String>,
+}
+
+impl<'de> Sink<'de> for PageSink {
+    fn item(&mut self, _index: usize, pod: wire::Pod<'de>) -> Result<(), String> {
+        self.decoded.seen += 1;
+        match pod_info(&pod, self.context.as_deref()) {
+            Ok(info) => self.decoded.pods.push(info),
+            Err(invalid) => {
+                tracing::warn!("skipped: {invalid}");
+                self.decoded.invalid.push(invalid);
+            }
+        }
+        Ok(())
+    }
+
+    fn invalid(&mut self, index: usize, name: Option<String>, problem: String) {
+        self.invalid = Some(match name {
+            Some(name) => format!("items[{index}] ({name}): {problem}"),
+            None => format!("items[{index}]: {problem}"),
+        });
+    }
+
+    fn token(&mut self, token: Option<&str>) {
+        if let Some(tell) = self.token.take() {
+            let _ = tell.send(token.map(str::to_string));
+        }
+    }
+}
+
+/// Decodes one page straight from its bytes; only the fields a [`PodInfo`] needs are built.
+fn decode_page(
+    body: &[u8],
+    context: Option<String>,
+    token: oneshot::Sender<Option<String>>,
+) -> Result<Decoded, String> {
+    let mut sink = PageSink {
+        context,
+        decoded: Decoded::default(),
+        token: Some(token),
+        invalid: None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let decoded = Page(&mut sink).deserialize(&mut de).and_then(|_| de.end());
+    if let Err(e) = decoded {
+        return Err(match (sink.invalid.take(), e.classify()) {
+            (Some(item), serde_json::error::Category::Data) => item,
+            _ => e.to_string(),
+        });
+    }
+    Ok(sink.decoded)
+}
+
+/// The result of a page's decoding, once it is done.
+async fn decoded(
+    page: Option<JoinHandle<Result<Decoded, String>>>,
+) -> Option<Result<Decoded, String>> {
+    let page = page?;
+    Some(match page.await {
+        Ok(result) => result,
+        Err(failed) => Err(format!("decoding the page failed: {failed}")),
+    })
 }
 
 /// Lists the candidate pods of one connection in the requested namespaces. `progress` is
@@ -268,25 +341,38 @@ async fn list_scope(
         ),
         None => ("/api/v1/pods".to_string(), "all namespaces".to_string()),
     };
+    let decode_error = |message: String| ClusterError::Decode {
+        context: context.clone(),
+        scope: scope.clone(),
+        message,
+    };
+    let absorb = |listing: &mut Listing, page: Result<Decoded, String>| {
+        let page = page.map_err(decode_error)?;
+        listing.seen += page.seen;
+        listing.pods.extend(page.pods);
+        listing.invalid.extend(page.invalid);
+        progress(&scope, listing.pods.len());
+        Ok::<(), ClusterError>(())
+    };
     let selector = selector.to_string();
-    let start = listing.pods.len();
-    let start_invalid = listing.invalid.len();
+    let start = (listing.pods.len(), listing.invalid.len(), listing.seen);
     let mut restarts = 0;
     let mut token: Option<String> = None;
+    // The page being decoded while the next one is fetched: at most two bodies are held.
+    let mut decoding: Option<JoinHandle<Result<Decoded, String>>> = None;
     loop {
         let mut params = ListParams::default().labels(&selector).limit(PAGE_SIZE);
         if let Some(t) = &token {
             params = params.continue_token(t);
         }
-        let request =
-            kube::core::Request::new(&path)
-                .list(&params)
-                .map_err(|e| ClusterError::Decode {
-                    context: context.clone(),
-                    scope: scope.clone(),
-                    message: e.to_string(),
-                })?;
-        let sent = connection.sender.send(&request).await;
+        let request = kube::core::Request::new(&path)
+            .list(&params)
+            .map_err(|e| decode_error(e.to_string()))?;
+        let (sent, previous) =
+            tokio::join!(connection.sender.send(&request), decoded(decoding.take()));
+        if let Some(previous) = previous {
+            absorb(listing, previous)?;
+        }
         let answer = sent.result.map_err(|source| ClusterError::Request {
             context: context.clone(),
             scope: scope.clone(),
@@ -303,32 +389,26 @@ async fn list_scope(
             // again from the beginning, dropping what the expired list returned.
             restarts += 1;
             tracing::info!("continue token expired while listing {scope}; restarting the list");
-            listing.pods.truncate(start);
-            listing.invalid.truncate(start_invalid);
+            listing.pods.truncate(start.0);
+            listing.invalid.truncate(start.1);
+            listing.seen = start.2;
             token = None;
             continue;
         }
         if !status.is_success() {
             return Err(api_error(context, scope, status, &body));
         }
-        let page: PodPage = serde_json::from_slice(&body).map_err(|e| ClusterError::Decode {
-            context: context.clone(),
-            scope: scope.clone(),
-            message: e.to_string(),
-        })?;
-        for pod in &page.items {
-            listing.seen += 1;
-            match pod_info(pod, context.as_deref()) {
-                Ok(info) => listing.pods.push(info),
-                Err(invalid) => {
-                    tracing::warn!("skipped: {invalid}");
-                    listing.invalid.push(invalid);
-                }
+        let (tell, told) = oneshot::channel();
+        let page_context = context.clone();
+        let page = tokio::task::spawn_blocking(move || decode_page(&body, page_context, tell));
+        if let Ok(Some(next)) = told.await {
+            token = Some(next);
+            decoding = Some(page);
+        } else {
+            // The last page, or one that failed before its token was read: its result says.
+            if let Some(page) = decoded(Some(page)).await {
+                absorb(listing, page)?;
             }
-        }
-        progress(&scope, listing.pods.len());
-        token = page.metadata.continue_.filter(|t| !t.is_empty());
-        if token.is_none() {
             return Ok(());
         }
     }

@@ -5,14 +5,17 @@
 //! selector and namespace scope that the cluster path applies on the server. Must not: contact
 //! a cluster.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufReader, IsTerminal as _, Read};
 use std::path::Path;
 
-use k8s_openapi::api::core::v1::Pod;
-use serde_json::Value;
+use serde::de::DeserializeSeed as _;
 
-use super::{Listing, Namespaces, labels, pod_info};
+use super::wire::{self, Document, Found, Shape, Sink};
+use super::{Listing, Namespaces, pod_info};
+use crate::output::printable;
 use crate::selector::LabelSelector;
 
 /// Why a pod file could not be read.
@@ -21,14 +24,22 @@ pub enum PodFileError {
     /// The file could not be read.
     #[error("cannot read the file")]
     Read(#[source] std::io::Error),
+    /// The path is not a file that ends (a directory, a device).
+    #[error("not a pod file: {0}")]
+    NotAFile(String),
+    /// The file is larger than `--max-pod-file-size`.
+    #[error("larger than {0} bytes (--max-pod-file-size)")]
+    TooLarge(u64),
     /// The bytes are not UTF-8 text.
     #[error("{0}")]
     Encoding(String),
     /// Nested deeper than any pod list is: refused before a parser recurses into it.
-    #[error("nested more than {MAX_DEPTH} levels deep at line {line}; a pod list is not")]
+    #[error("nested more than {limit} levels deep at line {line}; a pod list is not")]
     TooDeep {
         /// The line where the limit was passed.
         line: usize,
+        /// The limit: [`MAX_DEPTH`] for YAML, the JSON parser's own for JSON.
+        limit: usize,
     },
     /// The file is not valid JSON.
     #[error("not valid JSON")]
@@ -68,88 +79,144 @@ pub enum PodFileError {
     },
 }
 
-/// Reads a pod file (`-` for standard input) and keeps the candidate pods in scope.
+/// Reads a pod file (`-` for standard input) and keeps the candidate pods in scope. The file
+/// is read in one pass: JSON item by item (memory follows the candidates kept, not the file),
+/// YAML as one document (the YAML parser has no item stream), both at most `max_size` bytes.
 pub(crate) fn read(
     path: &Path,
     selector: &LabelSelector,
     scope: &Namespaces,
+    max_size: u64,
 ) -> Result<Listing, PodFileError> {
-    let bytes = if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(PodFileError::Read)?;
-        bytes
-    } else {
-        std::fs::read(path).map_err(PodFileError::Read)?
+    let source = open(path, max_size)?;
+    let failure = RefCell::new(None);
+    let mut input = Checked {
+        inner: source,
+        read: 0,
+        max: max_size,
+        pending: Vec::new(),
+        failure: &failure,
     };
-    let text = decode(bytes)?;
-    let document = parse_document(path, &text)?;
-    let pods = items(document)?;
-    let mut listing = Listing::default();
-    let mut seen_names: HashMap<(String, String), usize> = HashMap::new();
-    let mut seen_uids: HashMap<String, usize> = HashMap::new();
-    for (index, item) in pods {
-        let name = item_name(&item);
-        let pod: Pod = serde_json::from_value(item).map_err(|e| PodFileError::InvalidItem {
-            index,
-            name,
-            problem: e.to_string(),
-        })?;
-        listing.seen += 1;
-        let meta = &pod.metadata;
-        let key = (
-            meta.namespace.clone().unwrap_or_default(),
-            meta.name.clone().unwrap_or_default(),
-        );
-        if !key.1.is_empty() {
-            let what = format!("pod {}/{}", key.0, key.1);
-            if let Some(first) = seen_names.insert(key, index) {
-                return Err(PodFileError::DuplicatePod {
-                    first,
-                    second: index,
-                    what,
-                });
+    let head = head(&mut input)?;
+    let mut sink = FileSink::new(selector, scope);
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let json = match extension.as_deref() {
+        Some("json") => true,
+        Some("yaml" | "yml") => false,
+        _ => head.trim_ascii_start().starts_with(b"{") || head.trim_ascii_start().starts_with(b"["),
+    };
+    if json {
+        let head_len = input.read;
+        let parsed = {
+            let reader = BufReader::with_capacity(
+                READ_BUFFER,
+                std::io::Cursor::new(&head[..]).chain(&mut input),
+            );
+            let mut de = serde_json::Deserializer::from_reader(reader);
+            Document(&mut sink)
+                .deserialize(&mut de)
+                .and_then(|found| de.end().map(|()| found))
+        };
+        if let Some(failure) = failure.take() {
+            return Err(failure);
+        }
+        match parsed {
+            Ok(found) => return sink.finish(found),
+            // Without a `.json` name, `{kind: List, items: [...]}` is a YAML flow mapping: read
+            // it again as YAML, when the JSON parser stopped within the bytes already held.
+            Err(e) if extension.as_deref() != Some("json") && input.read == head_len => {
+                tracing::debug!("not JSON ({e}); reading the pod file as YAML");
+                sink = FileSink::new(selector, scope);
             }
-        }
-        if let Some(uid) = meta.uid.as_deref().filter(|u| !u.is_empty())
-            && let Some(first) = seen_uids.insert(uid.to_string(), index)
-        {
-            return Err(PodFileError::DuplicatePod {
-                first,
-                second: index,
-                what: format!("uid {uid}"),
-            });
-        }
-        let in_scope = pod
-            .metadata
-            .namespace
-            .as_deref()
-            .is_none_or(|ns| scope.file_contains(ns));
-        if !in_scope || !selector.matches(&labels(&pod)) {
-            continue;
-        }
-        match pod_info(&pod, None) {
-            Ok(info) => listing.pods.push(info),
-            Err(invalid) => {
-                tracing::warn!("skipped: {invalid}");
-                listing.invalid.push(invalid);
-            }
+            Err(e) => return Err(sink.json_error(e)),
         }
     }
-    Ok(listing)
+    let mut text = head;
+    let read = input.read_to_end(&mut text);
+    if let Some(failure) = failure.take() {
+        return Err(failure);
+    }
+    read.map_err(PodFileError::Read)?;
+    let text = String::from_utf8(text).map_err(|e| not_utf8(e.utf8_error().valid_up_to(), &e))?;
+    check_depth(&text)?;
+    let de = serde_yaml::Deserializer::from_str(&text);
+    let found = Document(&mut sink).deserialize(de);
+    match found {
+        Ok(found) => sink.finish(found),
+        Err(e) => Err(sink
+            .failure
+            .take()
+            .unwrap_or_else(|| PodFileError::Yaml(e.to_string()))),
+    }
 }
 
-/// The text of a pod file: UTF-8, with a byte-order mark tolerated (and said); UTF-16, as
-/// PowerShell's `>` writes, and other bytes are refused with a message that says which.
-fn decode(mut bytes: Vec<u8>) -> Result<String, PodFileError> {
-    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        tracing::warn!("the pod file starts with a UTF-8 byte-order mark; it is ignored");
-        bytes.drain(..3);
+/// Read buffer of the JSON reader.
+const READ_BUFFER: usize = 256 << 10;
+/// Bytes read before the format is decided: also what a failed JSON read can be read again
+/// from as YAML.
+const HEAD: usize = 64 << 10;
+
+/// Opens the pod file, refusing what never ends or is not a file: a directory, a device
+/// (`/dev/zero`, `/dev/urandom`), or standard input that is one. Pipes, sockets and process
+/// substitution (`<(kubectl get pods -o json)`) are read, up to `max_size`.
+fn open(path: &Path, max_size: u64) -> Result<Box<dyn Read>, PodFileError> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let refuse = |what: &str| PodFileError::NotAFile(what.to_string());
+    let (reader, metadata): (Box<dyn Read>, _) = if path == Path::new("-") {
+        let stdin = std::io::stdin();
+        let metadata = rustix::fs::fstat(&stdin).ok();
+        // A terminal is read until end of input (Ctrl-D); another device never ends.
+        if let Some(stat) = metadata
+            && rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                == rustix::fs::FileType::CharacterDevice
+            && !stdin.is_terminal()
+        {
+            return Err(refuse("standard input is a device, not a pod list"));
+        }
+        (Box::new(stdin), None)
+    } else {
+        let file = File::open(path).map_err(PodFileError::Read)?;
+        let metadata = file.metadata().map_err(PodFileError::Read)?;
+        (Box::new(file), Some(metadata))
+    };
+    if let Some(metadata) = metadata {
+        let kind = metadata.file_type();
+        if kind.is_dir() {
+            return Err(refuse("it is a directory"));
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Err(refuse(
+                "it is a device, not a file (it would be read without end)",
+            ));
+        }
+        if kind.is_file() && metadata.len() > max_size {
+            return Err(PodFileError::TooLarge(max_size));
+        }
     }
-    let utf16 = bytes.starts_with(&[0xFF, 0xFE])
-        || bytes.starts_with(&[0xFE, 0xFF])
-        || (bytes.len() >= 4 && (bytes[1] == 0 && bytes[3] == 0 || bytes[0] == 0 && bytes[2] == 0));
+    Ok(reader)
+}
+
+/// The first [`HEAD`] bytes (or all, when shorter), with a UTF-8 byte-order mark removed
+/// (and said); UTF-16, as PowerShell's `>` writes, is refused with a message that says so.
+fn head(input: &mut Checked<'_, Box<dyn Read>>) -> Result<Vec<u8>, PodFileError> {
+    let mut head = Vec::with_capacity(HEAD);
+    let read = (&mut input.inner).take(HEAD as u64).read_to_end(&mut head);
+    read.map_err(PodFileError::Read)?;
+    input.read = head.len() as u64;
+    if input.read > input.max {
+        return Err(PodFileError::TooLarge(input.max));
+    }
+    let mut start = 0;
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        tracing::warn!("the pod file starts with a UTF-8 byte-order mark; it is ignored");
+        start = 3;
+    }
+    let utf16 = head.starts_with(&[0xFF, 0xFE])
+        || head.starts_with(&[0xFE, 0xFF])
+        || (head.len() >= 4 && (head[1] == 0 && head[3] == 0 || head[0] == 0 && head[2] == 0));
     if utf16 {
         return Err(PodFileError::Encoding(
             "the file is UTF-16 text (as PowerShell's `>` writes it), not UTF-8: convert it \
@@ -157,17 +224,259 @@ fn decode(mut bytes: Vec<u8>) -> Result<String, PodFileError> {
                 .into(),
         ));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        PodFileError::Encoding(format!(
-            "the file is not UTF-8 text: invalid byte 0x{:02x} at offset {}",
-            e.as_bytes()[e.utf8_error().valid_up_to()],
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    // The head is checked here; what follows is checked as it is read.
+    match std::str::from_utf8(&head) {
+        Ok(_) => {}
+        Err(e) if e.error_len().is_none() => input.pending = head[e.valid_up_to()..].to_vec(),
+        Err(e) => return Err(invalid_byte(e.valid_up_to(), head[e.valid_up_to()])),
+    }
+    head.drain(..start);
+    Ok(head)
 }
 
-/// The deepest nesting accepted in a pod file; a pod is about 10 levels deep.
+fn invalid_byte(offset: usize, byte: u8) -> PodFileError {
+    PodFileError::Encoding(format!(
+        "the file is not UTF-8 text: invalid byte 0x{byte:02x} at offset {offset}"
+    ))
+}
+
+fn not_utf8(offset: usize, e: &std::string::FromUtf8Error) -> PodFileError {
+    invalid_byte(offset, e.as_bytes()[offset])
+}
+
+/// The pod file after its head: counted against the size bound and checked to be UTF-8 as it
+/// is read. A failure is left in `failure` (the parser above sees only an I/O error).
+struct Checked<'f, R> {
+    inner: R,
+    read: u64,
+    max: u64,
+    /// The start of a UTF-8 sequence that the last read cut.
+    pending: Vec<u8>,
+    failure: &'f RefCell<Option<PodFileError>>,
+}
+
+impl<R: Read> Read for Checked<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let start = self.read;
+        self.read += n as u64;
+        let fail = |failure: PodFileError| {
+            let message = failure.to_string();
+            *self.failure.borrow_mut() = Some(failure);
+            Err(std::io::Error::other(message))
+        };
+        if self.read > self.max {
+            return fail(PodFileError::TooLarge(self.max));
+        }
+        if n == 0 {
+            if !self.pending.is_empty() {
+                let at = start - self.pending.len() as u64;
+                return fail(invalid_byte(
+                    usize::try_from(at).unwrap_or(usize::MAX),
+                    self.pending[0],
+                ));
+            }
+            return Ok(0);
+        }
+        // Complete a sequence cut by the last read, then check the rest of this one.
+        let mut from = 0;
+        if !self.pending.is_empty() {
+            let need = utf8_width(self.pending[0]).saturating_sub(self.pending.len());
+            let take = need.min(n);
+            self.pending.extend_from_slice(&buf[..take]);
+            from = take;
+            match std::str::from_utf8(&self.pending) {
+                Ok(_) => self.pending.clear(),
+                Err(e) if e.error_len().is_none() && take == n => return Ok(n),
+                Err(_) => {
+                    let at = start - (self.pending.len() - take) as u64;
+                    return fail(invalid_byte(
+                        usize::try_from(at).unwrap_or(usize::MAX),
+                        self.pending[0],
+                    ));
+                }
+            }
+        }
+        match std::str::from_utf8(&buf[from..n]) {
+            Ok(_) => {}
+            Err(e) if e.error_len().is_none() => {
+                self.pending = buf[from + e.valid_up_to()..n].to_vec();
+            }
+            Err(e) => {
+                let at = start + (from + e.valid_up_to()) as u64;
+                return fail(invalid_byte(
+                    usize::try_from(at).unwrap_or(usize::MAX),
+                    buf[from + e.valid_up_to()],
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The length of the UTF-8 sequence a lead byte starts (1 for a byte that cannot lead one: the
+/// check then reports it).
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => 1,
+    }
+}
+
+/// Takes the pods of a file as they are decoded: counts them, refuses a pod that is there
+/// twice, applies the namespace scope and the selector, and keeps the candidates.
+struct FileSink<'c> {
+    selector: &'c LabelSelector,
+    scope: &'c Namespaces,
+    listing: Listing,
+    seen_names: HashMap<(String, String), usize>,
+    seen_uids: HashMap<String, usize>,
+    /// Why the decoding was stopped (the parser carries only a message).
+    failure: Option<PodFileError>,
+}
+
+impl<'c> FileSink<'c> {
+    fn new(selector: &'c LabelSelector, scope: &'c Namespaces) -> Self {
+        Self {
+            selector,
+            scope,
+            listing: Listing::default(),
+            seen_names: HashMap::new(),
+            seen_uids: HashMap::new(),
+            failure: None,
+        }
+    }
+
+    /// What a JSON error means: the sink's own reason when it stopped the decoding, the item
+    /// that did not decode as a pod, or the syntax error.
+    fn json_error(&mut self, e: serde_json::Error) -> PodFileError {
+        use serde_json::error::Category;
+        match (self.failure.take(), e.classify()) {
+            (Some(failure), Category::Data) => failure,
+            // serde_json's own bound on nesting, checked before it recurses.
+            (_, Category::Syntax) if e.to_string().starts_with("recursion limit exceeded") => {
+                PodFileError::TooDeep {
+                    line: e.line(),
+                    limit: JSON_MAX_DEPTH,
+                }
+            }
+            _ => PodFileError::Json(e),
+        }
+    }
+
+    fn stop(&mut self, failure: PodFileError) -> String {
+        let message = failure.to_string();
+        self.failure = Some(failure);
+        message
+    }
+
+    /// The listing, once the whole document is read: a list, or a single pod.
+    fn finish(mut self, found: Found<'_>) -> Result<Listing, PodFileError> {
+        let (kind, items, pod) = match found {
+            Found::Object { kind, items, pod } => (kind, items, pod),
+            Found::Other(what) => return Err(PodFileError::NotAPodList(what.to_string())),
+        };
+        match (kind.as_deref(), items) {
+            (Some("Pod"), _) => {
+                // A single pod (whatever `items` it may carry).
+                let mut single = FileSink::new(self.selector, self.scope);
+                single
+                    .item(0, *pod)
+                    .map_err(|_| single.failure.take().expect("set"))?;
+                Ok(single.listing)
+            }
+            (Some("List" | "PodList") | None, Some(Shape::List(_))) => Ok(self.listing),
+            (Some("List" | "PodList"), Some(Shape::Null) | None) => {
+                self.listing = Listing::default();
+                Ok(self.listing)
+            }
+            (Some(other), _) => Err(PodFileError::NotAPodList(format!("kind {other:?}"))),
+            (None, Some(Shape::Other(what))) => {
+                Err(PodFileError::NotAPodList(format!("`items` that is {what}")))
+            }
+            (None, Some(Shape::Null)) => {
+                Err(PodFileError::NotAPodList("`items` that is null".into()))
+            }
+            (None, None) => Err(PodFileError::NotAPodList(
+                "an object without `kind` or `items`".into(),
+            )),
+        }
+    }
+}
+
+impl<'de> Sink<'de> for FileSink<'_> {
+    fn item(&mut self, index: usize, pod: wire::Pod<'de>) -> Result<(), String> {
+        // Items of other kinds (`kubectl get pods,svc -o json`) are left out.
+        if !pod.is_pod() {
+            return Ok(());
+        }
+        self.listing.seen += 1;
+        let meta = &pod.metadata;
+        let text = |s: &Option<wire::Str<'_>>| s.as_ref().map(|s| s.as_str().to_string());
+        let key = (
+            text(&meta.namespace).unwrap_or_default(),
+            text(&meta.name).unwrap_or_default(),
+        );
+        if !key.1.is_empty() {
+            let what = format!("pod {}/{}", printable(&key.0), printable(&key.1));
+            if let Some(first) = self.seen_names.insert(key, index) {
+                return Err(self.stop(PodFileError::DuplicatePod {
+                    first,
+                    second: index,
+                    what,
+                }));
+            }
+        }
+        if let Some(uid) = meta
+            .uid
+            .as_ref()
+            .map(wire::Str::as_str)
+            .filter(|u| !u.is_empty())
+            && let Some(first) = self.seen_uids.insert(uid.to_string(), index)
+        {
+            let what = format!("uid {}", printable(uid));
+            return Err(self.stop(PodFileError::DuplicatePod {
+                first,
+                second: index,
+                what,
+            }));
+        }
+        let in_scope = meta
+            .namespace
+            .as_ref()
+            .is_none_or(|ns| self.scope.file_contains(ns.as_str()));
+        if !in_scope || !self.selector.matches(&pod) {
+            return Ok(());
+        }
+        match pod_info(&pod, None) {
+            Ok(info) => self.listing.pods.push(info),
+            Err(invalid) => {
+                tracing::warn!("skipped: {invalid}");
+                self.listing.invalid.push(invalid);
+            }
+        }
+        Ok(())
+    }
+
+    fn invalid(&mut self, index: usize, name: Option<String>, problem: String) {
+        // Stopped by this sink: that is the reason, not the parser's echo of it.
+        if self.failure.is_none() {
+            self.failure = Some(PodFileError::InvalidItem {
+                index,
+                name: printable(name.as_deref().unwrap_or("?/?")),
+                problem,
+            });
+        }
+    }
+}
+
+/// The deepest nesting accepted in a YAML pod file; a pod is about 10 levels deep.
 pub(crate) const MAX_DEPTH: usize = 200;
+/// The deepest nesting the JSON parser accepts (`serde_json`'s recursion limit), checked as it
+/// reads.
+const JSON_MAX_DEPTH: usize = 128;
 
 /// Refuses text nested deeper than [`MAX_DEPTH`] in one linear pass, before any parser
 /// recurses: flow collections (`[`, `{`, outside quoted strings and comments) and compact
@@ -210,7 +519,10 @@ fn check_depth(text: &str) -> Result<(), PodFileError> {
         } else if line_start && c == b'-' && bytes.get(i + 1).is_none_or(|n| *n == b' ') {
             compact += 1;
             if compact > MAX_DEPTH {
-                return Err(PodFileError::TooDeep { line });
+                return Err(PodFileError::TooDeep {
+                    line,
+                    limit: MAX_DEPTH,
+                });
             }
         } else if c == b'"' || c == b'\'' {
             line_start = false;
@@ -219,7 +531,10 @@ fn check_depth(text: &str) -> Result<(), PodFileError> {
             line_start = false;
             depth += 1;
             if depth > MAX_DEPTH {
-                return Err(PodFileError::TooDeep { line });
+                return Err(PodFileError::TooDeep {
+                    line,
+                    limit: MAX_DEPTH,
+                });
             }
         } else if c == b']' || c == b'}' {
             line_start = false;
@@ -231,86 +546,6 @@ fn check_depth(text: &str) -> Result<(), PodFileError> {
         i += 1;
     }
     Ok(())
-}
-
-/// Parses JSON or YAML, by extension, else by the first character.
-fn parse_document(path: &Path, text: &str) -> Result<Value, PodFileError> {
-    check_depth(text)?;
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let json = match extension.as_deref() {
-        Some("json") => true,
-        Some("yaml" | "yml") => false,
-        _ => text.trim_start().starts_with(['{', '[']),
-    };
-    if json {
-        match serde_json::from_str(text) {
-            Ok(value) => Ok(value),
-            // Without a `.json` name, `{kind: List, items: [...]}` is a YAML flow mapping.
-            Err(e) if extension.as_deref() != Some("json") => {
-                serde_yaml::from_str(text).map_err(|_| PodFileError::Json(e))
-            }
-            Err(e) => Err(PodFileError::Json(e)),
-        }
-    } else {
-        serde_yaml::from_str(text).map_err(|e| PodFileError::Yaml(e.to_string()))
-    }
-}
-
-/// The pod items of a document, with their index in `items` (0 for a single pod). Items of
-/// other kinds (`kubectl get pods,svc -o json`) are left out.
-fn items(document: Value) -> Result<Vec<(usize, Value)>, PodFileError> {
-    let Value::Object(mut object) = document else {
-        return Err(PodFileError::NotAPodList(describe(&document)));
-    };
-    let kind = object
-        .get("kind")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    match (kind.as_deref(), object.remove("items")) {
-        (Some("Pod"), _) => Ok(vec![(0, Value::Object(object))]),
-        (Some("List" | "PodList") | None, Some(Value::Array(items))) => Ok(items
-            .into_iter()
-            .enumerate()
-            .filter(|(_, item)| {
-                item.get("kind")
-                    .and_then(Value::as_str)
-                    .is_none_or(|k| k == "Pod")
-            })
-            .collect()),
-        (Some("List" | "PodList"), Some(Value::Null) | None) => Ok(Vec::new()),
-        (Some(other), _) => Err(PodFileError::NotAPodList(format!("kind {other:?}"))),
-        (None, Some(other)) => Err(PodFileError::NotAPodList(format!(
-            "`items` that is {}",
-            describe(&other)
-        ))),
-        (None, None) => Err(PodFileError::NotAPodList(
-            "an object without `kind` or `items`".into(),
-        )),
-    }
-}
-
-fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(_) => "a boolean".into(),
-        Value::Number(_) => "a number".into(),
-        Value::String(_) => "a string".into(),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
-}
-
-fn item_name(item: &Value) -> String {
-    let meta = item.get("metadata");
-    let field = |f: &str| {
-        meta.and_then(|m| m.get(f))
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-    };
-    format!("{}/{}", field("namespace"), field("name"))
 }
 
 #[cfg(test)]
@@ -333,6 +568,9 @@ mod tests {
         "labels":{"kyuubi-unique-tag":"t","spark-app-selector":"s","spark-role":"executor"}},
         "status":{"phase":"Running"}}"#;
 
+    /// The default `--max-pod-file-size`.
+    const DEFAULT_MAX_SIZE: u64 = 4 << 30;
+
     fn candidates() -> LabelSelector {
         LabelSelector::candidates(None).unwrap()
     }
@@ -344,7 +582,7 @@ mod tests {
                {{"kind":"Service","apiVersion":"v1","metadata":{{"name":"svc"}}}}]}}"#
         );
         let (_dir, path) = write("pods.json", &list);
-        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
         assert_eq!(listing.seen, 2);
         assert_eq!(listing.pods.len(), 1);
         assert_eq!(listing.pods[0].name, "d");
@@ -355,13 +593,13 @@ mod tests {
     fn reads_yaml_and_a_single_pod() {
         let yaml = "apiVersion: v1\nkind: PodList\nitems:\n- metadata:\n    name: d\n    namespace: a\n    creationTimestamp: \"2026-11-01T00:00:00Z\"\n    labels:\n      kyuubi-unique-tag: t\n      spark-app-selector: s\n      spark-role: driver\n  status:\n    phase: Running\n";
         let (_dir, path) = write("pods.yaml", yaml);
-        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
         assert_eq!(listing.pods.len(), 1);
         assert_eq!(listing.pods[0].uid, None);
 
         let (_dir, path) = write("pod", DRIVER);
         assert_eq!(
-            read(&path, &candidates(), &Namespaces::All)
+            read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE)
                 .unwrap()
                 .pods
                 .len(),
@@ -374,9 +612,20 @@ mod tests {
         let list = format!(r#"{{"kind":"List","items":[{DRIVER}]}}"#);
         let (_dir, path) = write("pods.json", &list);
         let only_b = Namespaces::Only(vec!["b".into()]);
-        assert!(read(&path, &candidates(), &only_b).unwrap().pods.is_empty());
+        assert!(
+            read(&path, &candidates(), &only_b, DEFAULT_MAX_SIZE)
+                .unwrap()
+                .pods
+                .is_empty()
+        );
         let only_a = Namespaces::Only(vec!["b".into(), "a".into()]);
-        assert_eq!(read(&path, &candidates(), &only_a).unwrap().pods.len(), 1);
+        assert_eq!(
+            read(&path, &candidates(), &only_a, DEFAULT_MAX_SIZE)
+                .unwrap()
+                .pods
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -403,13 +652,14 @@ mod tests {
         ];
         for (name, text, expected) in cases {
             let (_dir, path) = write(name, text);
-            let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+            let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
             assert!(err.to_string().contains(expected), "{name}: {err}");
         }
         let missing = read(
             Path::new("/nonexistent/pods.json"),
             &candidates(),
             &Namespaces::All,
+            DEFAULT_MAX_SIZE,
         );
         assert!(matches!(missing, Err(PodFileError::Read(_))));
     }
@@ -421,7 +671,7 @@ mod tests {
             "pods.json",
             &format!(r#"{{"kind":"List","items":[{broken}]}}"#),
         );
-        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
         assert!(listing.pods.is_empty());
         assert_eq!(listing.invalid.len(), 1);
     }
@@ -439,7 +689,7 @@ mod tests {
         let mut bom = vec![0xEF, 0xBB, 0xBF];
         bom.extend_from_slice(list.as_bytes());
         let (_d, path) = write_bytes("pods.json", &bom);
-        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
         assert_eq!(
             listing.pods.len(),
             1,
@@ -451,10 +701,10 @@ mod tests {
             utf16.extend_from_slice(&unit.to_le_bytes());
         }
         let (_d, path) = write_bytes("pods.json", &utf16);
-        let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+        let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
         assert!(err.to_string().contains("UTF-16"), "{err}");
         let (_d, path) = write_bytes("pods.json", &utf16[2..]);
-        let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+        let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
         assert!(
             err.to_string().contains("UTF-16"),
             "without a BOM too: {err}"
@@ -463,7 +713,7 @@ mod tests {
         let mut latin1 = list.clone().into_bytes();
         latin1.insert(10, 0xE9);
         let (_d, path) = write_bytes("pods.json", &latin1);
-        let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+        let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
         assert_eq!(
             err.to_string(),
             "the file is not UTF-8 text: invalid byte 0xe9 at offset 10"
@@ -477,12 +727,12 @@ mod tests {
                     {kyuubi-unique-tag: t, spark-app-selector: s, spark-role: driver}}, status: \
                     {phase: Succeeded}}]}";
         let (_d, path) = write("pods", flow);
-        let listing = read(&path, &candidates(), &Namespaces::All).unwrap();
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
         assert_eq!(listing.pods.len(), 1);
         // Named .json, it must be JSON.
         let (_d, path) = write("pods.json", flow);
         assert!(matches!(
-            read(&path, &candidates(), &Namespaces::All),
+            read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE),
             Err(PodFileError::Json(_))
         ));
     }
@@ -492,17 +742,49 @@ mod tests {
         let started = std::time::Instant::now();
         for (name, text) in [
             ("deep.yaml", "[".repeat(100_000) + &"]".repeat(100_000)),
-            ("deep.json", "{\"a\":".repeat(100_000)),
             ("deep.yaml", "- ".repeat(100_000) + "x\n"),
             ("deep", "a:\n  ".to_string() + &"{b: ".repeat(300)),
         ] {
             let (_d, path) = write(name, &text);
-            let err = read(&path, &candidates(), &Namespaces::All).unwrap_err();
+            let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
             assert!(
-                matches!(err, PodFileError::TooDeep { line: 1 | 2 }),
+                matches!(err, PodFileError::TooDeep { line: 1 | 2, .. }),
                 "{name}: {err}"
             );
         }
+        // JSON: the parser's own bound where a field is read; a field that is skipped is
+        // skipped without recursion (bounded by the file size), so either way it ends at once.
+        let items = format!(
+            r#"{{"kind":"List","items":[{{"metadata":{{"labels":{}"#,
+            "{\"a\":".repeat(100_000)
+        );
+        let skipped = "{\"a\":".repeat(100_000);
+        let deep_status = format!(
+            r#"{{"kind":"Pod","status":{{"conditions":[{}]}}}}"#,
+            "[".repeat(100_000)
+        );
+        for text in [items, skipped, deep_status] {
+            let (_d, path) = write("deep.json", &text);
+            let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    PodFileError::Json(_)
+                        | PodFileError::TooDeep { .. }
+                        | PodFileError::InvalidItem { .. }
+                ),
+                "{err}"
+            );
+        }
+        let (_d, path) = write(
+            "deep.json",
+            &format!("{}1{}", "[".repeat(300), "]".repeat(300)),
+        );
+        let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
+        assert!(
+            matches!(err, PodFileError::NotAPodList(_)),
+            "a deep array at the top is skipped and refused as not a pod list: {err}"
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
         // Brackets inside strings and comments do not count.
         let quoted = format!(
@@ -513,5 +795,223 @@ mod tests {
         );
         assert!(check_depth(&quoted).is_ok());
         assert!(check_depth(&format!("{}{}", "[".repeat(200), "]".repeat(200))).is_ok());
+    }
+
+    fn list_of(n: usize, extra_label: &str) -> String {
+        let items: Vec<String> = (0..n)
+            .map(|i| {
+                DRIVER
+                    .replace(r#""name":"d""#, &format!(r#""name":"d{i}""#))
+                    .replace(r#""uid":"u""#, &format!(r#""uid":"u{i}""#))
+                    .replace(
+                        r#""spark-role":"driver""#,
+                        &format!(r#""spark-role":"driver","note":"{extra_label}""#),
+                    )
+            })
+            .collect();
+        format!(r#"{{"kind":"List","items":[{}]}}"#, items.join(","))
+    }
+
+    /// A pipe whose read end is named by a path, as process substitution gives one.
+    fn pipe_with(
+        bytes: Vec<u8>,
+    ) -> (
+        std::path::PathBuf,
+        std::thread::JoinHandle<()>,
+        std::io::PipeReader,
+    ) {
+        use std::io::Write as _;
+        use std::os::fd::AsRawFd as _;
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let path = std::path::PathBuf::from(format!("/proc/self/fd/{}", reader.as_raw_fd()));
+        let feeder = std::thread::spawn(move || {
+            // The reader may stop early (a refusal): a broken pipe is expected then.
+            let _ = writer.write_all(&bytes);
+        });
+        (path, feeder, reader)
+    }
+
+    #[test]
+    fn a_large_file_is_read_item_by_item_with_text_cut_across_reads() {
+        // Far past the head and the read buffer, with two- and three-byte characters that the
+        // reads cut in every position.
+        let list = list_of(6000, "é€é€é€");
+        assert!(list.len() > 4 * READ_BUFFER);
+        let (_d, path) = write("pods.json", &list);
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
+        assert_eq!((listing.seen, listing.pods.len()), (6000, 6000));
+
+        let (_d, path) = write("pods.json", &list);
+        let err = read(&path, &candidates(), &Namespaces::All, 100_000).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "larger than 100000 bytes (--max-pod-file-size)"
+        );
+    }
+
+    #[test]
+    fn utf8_is_checked_as_it_is_read_one_byte_at_a_time() {
+        /// Hands out one byte per read.
+        struct Trickle(std::io::Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        let check = |bytes: &[u8]| {
+            let failure = RefCell::new(None);
+            let mut checked = Checked {
+                inner: Trickle(std::io::Cursor::new(bytes.to_vec())),
+                read: 0,
+                max: 1 << 20,
+                pending: Vec::new(),
+                failure: &failure,
+            };
+            let mut out = Vec::new();
+            let result = checked.read_to_end(&mut out);
+            (result.is_ok(), failure.take().map(|f| f.to_string()))
+        };
+        assert_eq!(check("aé€😀z".as_bytes()), (true, None));
+        let (ok, failure) = check(b"ab\xe2\x82");
+        assert!(!ok);
+        assert_eq!(
+            failure.as_deref(),
+            Some("the file is not UTF-8 text: invalid byte 0xe2 at offset 2"),
+            "a sequence cut by the end of the file"
+        );
+        let (ok, failure) = check(b"abc\xe2\x28\xa1");
+        assert!(!ok);
+        assert_eq!(
+            failure.as_deref(),
+            Some("the file is not UTF-8 text: invalid byte 0xe2 at offset 3")
+        );
+        let (ok, failure) = check(b"abcd\xff");
+        assert!(!ok);
+        assert_eq!(
+            failure.as_deref(),
+            Some("the file is not UTF-8 text: invalid byte 0xff at offset 4")
+        );
+    }
+
+    #[test]
+    fn devices_and_directories_are_refused_before_reading() {
+        for path in ["/dev/zero", "/dev/urandom"] {
+            let err = read(
+                Path::new(path),
+                &candidates(),
+                &Namespaces::All,
+                DEFAULT_MAX_SIZE,
+            )
+            .unwrap_err();
+            assert!(matches!(err, PodFileError::NotAFile(_)), "{path}: {err}");
+            assert!(err.to_string().contains("device"), "{err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(
+            dir.path(),
+            &candidates(),
+            &Namespaces::All,
+            DEFAULT_MAX_SIZE,
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "not a pod file: it is a directory");
+    }
+
+    #[test]
+    fn a_pipe_is_read_and_one_that_never_ends_is_cut_at_the_size_bound() {
+        let list = format!(r#"{{"kind":"List","items":[{DRIVER}]}}"#);
+        let (path, feeder, _reader) = pipe_with(list.into_bytes());
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
+        assert_eq!(listing.pods.len(), 1);
+        feeder.join().unwrap();
+
+        // Blank space without end (as `yes ' '` gives): JSON skips it without holding it,
+        // so only the bound ends it.
+        let mut endless = b"{\"kind\":\"List\",\"items\":[".to_vec();
+        endless.resize(8 << 20, b' ');
+        let (path, feeder, reader) = pipe_with(endless);
+        let err = read(&path, &candidates(), &Namespaces::All, 1 << 20).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "larger than 1048576 bytes (--max-pod-file-size)"
+        );
+        drop(reader);
+        feeder.join().unwrap();
+    }
+
+    #[test]
+    fn a_flow_mapping_from_a_pipe_is_read_again_as_yaml() {
+        let flow = "{kind: List, items: [{kind: Pod, metadata: {name: d, namespace: a, uid: u, \
+                    resourceVersion: '1', creationTimestamp: '2026-11-01T00:00:00Z', labels: \
+                    {kyuubi-unique-tag: t, spark-app-selector: s, spark-role: driver}}, status: \
+                    {phase: Succeeded}}]}";
+        let (path, feeder, _reader) = pipe_with(flow.as_bytes().to_vec());
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
+        assert_eq!(listing.pods.len(), 1);
+        feeder.join().unwrap();
+    }
+
+    #[test]
+    fn list_shapes() {
+        let cases = [
+            (r#"{"kind":"List","items":null}"#, Ok(0)),
+            (r#"{"kind":"PodList"}"#, Ok(0)),
+            (r#"{"items":[]}"#, Ok(0)),
+            // A single pod, whatever `items` it carries.
+            (
+                &*format!(r#"{{"items":[{EXECUTOR}],{}"#, &DRIVER[1..]),
+                Ok(1),
+            ),
+            (r#"{"items":5}"#, Err("found `items` that is a number")),
+            (r#"{"items":"x"}"#, Err("found `items` that is a string")),
+            ("[1,2]", Err("found an array")),
+            ("null", Err("found null")),
+            (
+                r#"{"kind":"List","kind":"List","items":[]}"#,
+                Err("duplicate field `kind`"),
+            ),
+        ];
+        for (text, expected) in cases {
+            let (_d, path) = write("pods.json", text);
+            let got = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE);
+            match (got, expected) {
+                (Ok(listing), Ok(n)) => assert_eq!(listing.pods.len(), n, "{text}"),
+                (Err(e), Err(message)) => {
+                    let chain = match &e {
+                        PodFileError::Json(inner) => format!("{e}: {inner}"),
+                        _ => e.to_string(),
+                    };
+                    assert!(chain.contains(message), "{text}: {chain}");
+                }
+                (got, expected) => panic!("{text}: {got:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_item_that_is_no_pod_is_named() {
+        let broken = DRIVER.replace(
+            r#""status":{"phase":"Succeeded"}"#,
+            r#""status":{"phase":7}"#,
+        );
+        let (_d, path) = write(
+            "pods.json",
+            &format!(r#"{{"kind":"List","items":[{DRIVER},{broken}]}}"#),
+        );
+        let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("items[1] (a/d) is not a valid Pod: invalid type: integer `7`"),
+            "{err}"
+        );
+        // Items of other kinds are skipped whatever their status holds.
+        let service = r#"{"kind":"Service","metadata":{"name":"s"},"status":{"phase":7}}"#;
+        let (_d, path) = write(
+            "pods.json",
+            &format!(r#"{{"kind":"List","items":[{service},{DRIVER}]}}"#),
+        );
+        let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
+        assert_eq!((listing.seen, listing.pods.len()), (1, 1));
     }
 }

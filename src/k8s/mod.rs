@@ -1,6 +1,7 @@
 //! The boundary with the Kubernetes API types.
 //!
-//! Owns: turning a `k8s_openapi` [`Pod`] into the crate's [`PodInfo`] (including when a pod is
+//! Owns: turning a pod off the wire ([`wire::Pod`]: only the fields read, decoded straight
+//! from the bytes) into the crate's [`PodInfo`] (including when a pod is
 //! taken to have terminated), for both pod sources: a saved pod list ([`mod@file`]) and a live
 //! cluster ([`cluster`]), whose requests all go through [`request`]. Nothing past this module
 //! sees a k8s-openapi or kube type. Must not: judge pods.
@@ -8,17 +9,16 @@
 pub(crate) mod cluster;
 pub(crate) mod file;
 pub(crate) mod request;
-
-use std::collections::BTreeMap;
+pub(crate) mod wire;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Pod;
 
 use crate::output::printable;
 use crate::pod::{
     APP_ID_LABEL, PodInfo, PodPhase, TAG_LABEL, Termination, TerminationSource, dns_label,
     dns_subdomain,
 };
+use crate::selector::Labels as _;
 
 /// The name Spark gives the driver container.
 pub(crate) const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
@@ -70,33 +70,22 @@ pub(crate) struct Listing {
     pub server_time: Option<Timestamp>,
 }
 
-/// The labels of a pod (empty when it has none).
-#[must_use]
-pub(crate) fn labels(pod: &Pod) -> BTreeMap<String, String> {
-    pod.metadata.labels.clone().unwrap_or_default()
-}
-
 /// Converts a pod that matched the candidate selector.
-pub(crate) fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, InvalidPod> {
+pub(crate) fn pod_info(pod: &wire::Pod<'_>, context: Option<&str>) -> Result<PodInfo, InvalidPod> {
     let meta = &pod.metadata;
+    let text = |s: &Option<wire::Str<'_>>| s.as_ref().map(|s| s.as_str().to_string());
     // Built only for a pod that is refused, and shown escaped: a name from a hand-made file
     // may hold newlines or escape sequences.
     let invalid = |problem: &str| InvalidPod {
         pod: printable(&format!(
             "{}/{}",
-            meta.namespace.as_deref().unwrap_or("?"),
-            meta.name.as_deref().unwrap_or("?")
+            meta.namespace.as_ref().map_or("?", wire::Str::as_str),
+            meta.name.as_ref().map_or("?", wire::Str::as_str)
         )),
         problem: problem.to_string(),
     };
-    let name = meta
-        .name
-        .clone()
-        .ok_or_else(|| invalid("no metadata.name"))?;
-    let namespace = meta
-        .namespace
-        .clone()
-        .ok_or_else(|| invalid("no metadata.namespace"))?;
+    let name = text(&meta.name).ok_or_else(|| invalid("no metadata.name"))?;
+    let namespace = text(&meta.namespace).ok_or_else(|| invalid("no metadata.namespace"))?;
     // What an API server guarantees, a file need not: a name that is not a Kubernetes name
     // could forge lines of `-o name` or of a table, and no cluster could hold such a pod.
     if !dns_subdomain(&name) {
@@ -111,25 +100,26 @@ pub(crate) fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, Inva
     }
     let created_at = meta
         .creation_timestamp
-        .as_ref()
         .map(|t| t.0)
         .ok_or_else(|| invalid("no metadata.creationTimestamp"))?;
-    let labels = meta.labels.as_ref();
-    let label = |key: &str| labels.and_then(|l| l.get(key)).cloned();
-    let tag = label(TAG_LABEL).ok_or_else(|| invalid("no kyuubi-unique-tag label"))?;
-    let phase = PodPhase::parse(pod.status.as_ref().and_then(|s| s.phase.as_deref()));
-    let terminated = phase.is_terminal().then(|| termination(pod, created_at));
+    let tag = pod
+        .label(TAG_LABEL)
+        .ok_or_else(|| invalid("no kyuubi-unique-tag label"))?
+        .to_string();
+    let status = pod.status.as_ref();
+    let phase = PodPhase::parse(status.and_then(|s| s.phase.as_ref()).map(wire::Str::as_str));
+    let terminated = phase.is_terminal().then(|| termination(status, created_at));
     Ok(PodInfo {
         context: context.map(str::to_string),
         namespace,
         name,
-        uid: meta.uid.clone(),
-        resource_version: meta.resource_version.clone(),
+        uid: text(&meta.uid),
+        resource_version: text(&meta.resource_version),
         tag,
-        app_id: label(APP_ID_LABEL),
+        app_id: pod.label(APP_ID_LABEL).map(str::to_string),
         phase,
         created_at,
-        deleting_since: meta.deletion_timestamp.as_ref().map(|t| t.0),
+        deleting_since: meta.deletion_timestamp.map(|t| t.0),
         terminated,
     })
 }
@@ -137,21 +127,20 @@ pub(crate) fn pod_info(pod: &Pod, context: Option<&str>) -> Result<PodInfo, Inva
 /// When a terminated pod ended (design §3): the driver container's `finishedAt`, else the
 /// latest `finishedAt` of any container, else the `Ready` condition's last transition, else its
 /// creation time.
-fn termination(pod: &Pod, created_at: Timestamp) -> Termination {
-    let status = pod.status.as_ref();
+fn termination(status: Option<&wire::Status<'_>>, created_at: Timestamp) -> Termination {
     let statuses = status
         .and_then(|s| s.container_statuses.as_deref())
         .unwrap_or_default();
-    let finished = |s: &k8s_openapi::api::core::v1::ContainerStatus| {
+    let finished = |s: &wire::ContainerStatus<'_>| {
         s.state
             .as_ref()
             .and_then(|st| st.terminated.as_ref())
-            .and_then(|t| t.finished_at.as_ref())
+            .and_then(|t| t.finished_at)
             .map(|t| t.0)
     };
     if let Some(at) = statuses
         .iter()
-        .filter(|s| s.name == DRIVER_CONTAINER)
+        .filter(|s| s.name.as_str() == DRIVER_CONTAINER)
         .filter_map(finished)
         .max()
     {
@@ -170,8 +159,8 @@ fn termination(pod: &Pod, created_at: Timestamp) -> Termination {
         .and_then(|s| s.conditions.as_deref())
         .unwrap_or_default()
         .iter()
-        .filter(|c| c.type_ == "Ready")
-        .filter_map(|c| c.last_transition_time.as_ref().map(|t| t.0))
+        .filter(|c| c.type_.as_str() == "Ready")
+        .filter_map(|c| c.last_transition_time.map(|t| t.0))
         .max();
     match ready {
         Some(at) => Termination {
@@ -189,13 +178,14 @@ fn termination(pod: &Pod, created_at: Timestamp) -> Termination {
 mod tests {
     use super::*;
 
-    fn pod(json: serde_json::Value) -> Pod {
-        serde_json::from_value(json).unwrap()
+    fn pod(json: &serde_json::Value) -> wire::Pod<'static> {
+        let text: &'static str = Box::leak(json.to_string().into_boxed_str());
+        serde_json::from_str(text).unwrap()
     }
 
     #[allow(clippy::needless_pass_by_value)]
-    fn base(status: serde_json::Value) -> Pod {
-        pod(serde_json::json!({
+    fn base(status: serde_json::Value) -> wire::Pod<'static> {
+        pod(&serde_json::json!({
             "metadata": {
                 "name": "etl-driver", "namespace": "spark", "uid": "u-1", "resourceVersion": "42",
                 "creationTimestamp": "2026-11-01T10:00:00Z",
@@ -311,9 +301,7 @@ mod tests {
     #[test]
     fn deletion_timestamp_is_carried() {
         let mut p = base(serde_json::json!({"phase": "Running"}));
-        p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-            ts("2026-11-01T13:00:00Z"),
-        ));
+        p.metadata.deletion_timestamp = Some(wire::Time(ts("2026-11-01T13:00:00Z")));
         assert_eq!(
             pod_info(&p, None).unwrap().deleting_since,
             Some(ts("2026-11-01T13:00:00Z"))

@@ -37,7 +37,14 @@ pub(crate) struct RequestPolicy {
     pub max_retries: u32,
     /// The whole run's budget for API requests, from the start of the run.
     pub deadline: Duration,
+    /// The largest answer body read (`--max-page-size`): a bigger one, or one that never ends,
+    /// fails the request instead of growing the process.
+    pub max_body: u64,
 }
+
+/// The default of [`RequestPolicy::max_body`]: 500 pods of the largest size etcd stores
+/// (1.5 MiB) would not fit, but 500 pods of 500 KiB, far fatter than any driver pod, do.
+pub(crate) const DEFAULT_MAX_BODY: u64 = 256 << 20;
 
 impl Default for RequestPolicy {
     fn default() -> Self {
@@ -45,6 +52,7 @@ impl Default for RequestPolicy {
             timeout: Duration::from_secs(30),
             max_retries: 5,
             deadline: Duration::from_secs(30 * 60),
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 }
@@ -121,6 +129,9 @@ pub enum RequestFailure {
         /// What the last attempt got, if there was one.
         last: Option<String>,
     },
+    /// The answer's body is larger than `--max-page-size` allows (or never ended).
+    #[error("the answer is larger than {} bytes (--max-page-size)", .0)]
+    TooLarge(u64),
     /// The run's `--deadline` passed before the request could be (re)tried.
     #[error("the run's --deadline passed{}", last.as_ref().map(|l| format!(" (last attempt: {l})")).unwrap_or_default())]
     Deadline {
@@ -252,7 +263,13 @@ impl Sender {
             };
             let retry_after = match &result {
                 Ok(answer) if retryable(answer.status) => answer.retry_after,
-                Ok(_) | Err(RequestFailure::Deadline { .. } | RequestFailure::Cancelled { .. }) => {
+                // A body too large is as large the next time.
+                Ok(_)
+                | Err(
+                    RequestFailure::Deadline { .. }
+                    | RequestFailure::Cancelled { .. }
+                    | RequestFailure::TooLarge(_),
+                ) => {
                     return Sent { result, attempts };
                 }
                 Err(_) => None,
@@ -309,11 +326,7 @@ impl Sender {
         let retry_after = header(http::header::RETRY_AFTER)
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response
-            .into_body()
-            .collect_bytes()
-            .await
-            .map_err(|e| RequestFailure::Transport(error_chain(&e)))?;
+        let body = read_body(response.into_body(), self.policy.max_body).await?;
         Ok(Answer {
             status,
             date,
@@ -321,6 +334,29 @@ impl Sender {
             body,
         })
     }
+}
+
+/// Reads a whole body of at most `max` bytes, refusing a longer one as soon as it is known to
+/// be longer (a `Content-Length` above it, or the frames read so far).
+async fn read_body(mut body: kube::client::Body, max: u64) -> Result<Bytes, RequestFailure> {
+    use http_body::Body as _;
+    use http_body_util::BodyExt as _;
+    if body.size_hint().lower() > max {
+        return Err(RequestFailure::TooLarge(max));
+    }
+    // Sized once from `Content-Length` when the server sent one: no copying as it grows.
+    let expected = usize::try_from(body.size_hint().lower().min(max)).unwrap_or(0);
+    let mut collected = bytes::BytesMut::with_capacity(expected);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| RequestFailure::Transport(error_chain(&e)))?;
+        if let Ok(data) = frame.into_data() {
+            if (collected.len() + data.len()) as u64 > max {
+                return Err(RequestFailure::TooLarge(max));
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
 }
 
 /// A fresh copy of a request for the next attempt (`http::Request` is not `Clone`).
@@ -469,6 +505,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             max_retries: 100,
             deadline: Duration::from_secs(18),
+            ..RequestPolicy::default()
         };
         let (sender, mut handle) = sender(policy);
         let start = Instant::now();

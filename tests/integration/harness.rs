@@ -100,14 +100,23 @@ impl Run {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = self.command.spawn().expect("spawn kyuubi-reaper");
-        if let Some(input) = self.stdin.take() {
-            child.stdin.take().unwrap().write_all(&input).unwrap();
-        }
+        // Fed from a thread, so a large output cannot block the feeding; a tool that stops
+        // reading (a refused input) breaks the pipe, which is not the test's failure.
+        let feeder = self.stdin.take().map(|input| {
+            let mut pipe = child.stdin.take().unwrap();
+            std::thread::spawn(move || match pipe.write_all(&input) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("stdin: {e}"),
+                _ => {}
+            })
+        });
         let Output {
             status,
             stdout,
             stderr,
         } = child.wait_with_output().unwrap();
+        if let Some(feeder) = feeder {
+            feeder.join().unwrap();
+        }
         Outcome {
             code: status.code().expect("exited normally"),
             stdout: String::from_utf8(stdout).unwrap(),

@@ -172,3 +172,48 @@ fn a_closed_stdout_is_an_error_not_a_lost_report() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn pod_input_that_never_ends_is_refused_in_bounded_time() {
+    let store = data("sample/kyuubi_state_store.db");
+    let within = std::time::Duration::from_secs(60);
+    // A device is refused before a byte is read.
+    let out = reaper(["scan", "--store", &store, "--pods", "/dev/zero"])
+        .run_within(within)
+        .code(2);
+    assert!(out.stderr.contains("it is a device"), "{}", out.stderr);
+
+    // So is standard input that is one.
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyuubi-reaper"))
+        .args(["scan", "--store", &store, "--pods", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(started.elapsed() < within);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("standard input is a device"), "{stderr}");
+
+    // A pipe is read, up to the bound.
+    let mut endless = b"{\"kind\":\"List\",\"items\":[".to_vec();
+    endless.resize(3 << 20, b' ');
+    let out = reaper([
+        "scan",
+        "--store",
+        &store,
+        "--pods",
+        "-",
+        "--max-pod-file-size",
+        "1MiB",
+    ])
+    .stdin(endless)
+    .run_within(within)
+    .code(2);
+    assert!(
+        out.stderr
+            .contains("larger than 1048576 bytes (--max-pod-file-size)"),
+        "{}",
+        out.stderr
+    );
+}

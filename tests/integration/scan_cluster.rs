@@ -468,3 +468,41 @@ fn throttling_and_unavailability_are_retried() {
         .code(3);
     assert!(out.stderr.contains("500"), "{}", out.stderr);
 }
+
+#[test]
+fn an_answer_that_never_ends_is_cut_at_the_page_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start(fixed_clock(server_now()));
+    let store = Store::new(Layout::V1_11).write(&dir.path().join("s.db"));
+    let store = last_written_before_the_server_clock(store);
+    let k = cluster
+        .kubeconfig(dir.path(), &KubeconfigOptions::default())
+        .display()
+        .to_string();
+    let s = store.display().to_string();
+    cluster.server().set_faults(FaultConfig {
+        seed: 7,
+        rules: vec![FaultRule::always(FaultAction::Endless)],
+    });
+    let out = reaper([
+        "scan",
+        "--kubeconfig",
+        &k,
+        "--store",
+        &s,
+        "--max-page-size",
+        "4MiB",
+        "--allow-empty-state",
+    ])
+    .run_within(std::time::Duration::from_secs(60))
+    .code(3);
+    assert!(
+        out.stderr
+            .contains("the answer is larger than 4194304 bytes (--max-page-size)"),
+        "{}",
+        out.stderr
+    );
+    // Not retried: the next answer would be as large.
+    assert_eq!(cluster.lists().len(), 1);
+    assert!(out.stdout.is_empty());
+}

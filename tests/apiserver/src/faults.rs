@@ -37,6 +37,9 @@ pub enum FaultAction {
     /// until the client closes it or the server shuts down, when it is closed without a
     /// response. The request log records it at once, with status 0.
     Hang,
+    /// Answer 200 with a chunked body that never ends (the start of a pod list, then padding),
+    /// until the client goes away.
+    Endless,
 }
 
 /// One fault rule.
@@ -77,7 +80,7 @@ impl FaultRule {
     /// Parse `action=503,p=0.2,method=DELETE,path=/api/v1/*,skip=1,times=3,watch=true`.
     ///
     /// Actions: `latency` (`ms=N`), `500`, `503` (or any status code), `429` (`retry-after=S`),
-    /// `drop` (`fraction=F`), `cut-watch` (`events=N`), `hang`.
+    /// `drop` (`fraction=F`), `cut-watch` (`events=N`), `hang`, `endless`.
     pub fn parse(spec: &str) -> Result<Self, String> {
         let mut action = None;
         let mut r = Self::always(FaultAction::Error(500));
@@ -115,6 +118,7 @@ impl FaultRule {
             },
             "drop" => FaultAction::DropConnection { fraction },
             "hang" => FaultAction::Hang,
+            "endless" => FaultAction::Endless,
             "cut-watch" => FaultAction::CutWatch {
                 after_events: events,
             },
@@ -159,6 +163,8 @@ pub struct Decision {
     pub cut_watch: Option<usize>,
     /// Never answer: hold the connection until the client or the server closes it.
     pub hang: bool,
+    /// Answer with a body that never ends.
+    pub endless: bool,
 }
 
 impl Decision {
@@ -183,6 +189,9 @@ impl Decision {
         }
         if self.hang {
             parts.push("hang".to_string());
+        }
+        if self.endless {
+            parts.push("endless".to_string());
         }
         (!parts.is_empty()).then(|| parts.join(" "))
     }
@@ -220,7 +229,7 @@ impl FaultState {
                 continue;
             }
             // The first rule that decides the answer (an error, a 429 or no answer) wins.
-            let terminal = d.error.is_some() || d.throttle.is_some() || d.hang;
+            let terminal = d.error.is_some() || d.throttle.is_some() || d.hang || d.endless;
             match &rule.action {
                 FaultAction::Latency(l) => d.latency += *l,
                 FaultAction::Error(c) if !terminal => d.error = Some(*c),
@@ -234,6 +243,7 @@ impl FaultState {
                     d.cut_watch = Some(*after_events);
                 }
                 FaultAction::Hang if !terminal => d.hang = true,
+                FaultAction::Endless if !terminal => d.endless = true,
                 _ => {}
             }
         }

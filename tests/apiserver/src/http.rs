@@ -951,6 +951,31 @@ fn truncate(resp: Response<Body>, fraction: f64) -> Response<Body> {
     Response::from_parts(parts, Body::Stream(rx))
 }
 
+/// A 200 answer whose chunked body starts like a pod list and never ends: padding follows until
+/// the client stops reading.
+fn endless() -> Response<Body> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        if tx
+            .send(Ok(Bytes::from_static(
+                b"{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"items\":[",
+            )))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let padding = Bytes::from(vec![b' '; 64 << 10]);
+        while tx.send(Ok(padding.clone())).await.is_ok() {}
+    });
+    let mut resp = Response::new(Body::Stream(rx));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
 /// Counts a hanging request while its future lives (hyper drops it when the client goes away).
 struct HangGuard<'a>(&'a AtomicUsize);
 
@@ -1057,10 +1082,12 @@ pub(crate) async fn handle(
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
-    if let Some(f) = decision.drop
-        && !is_watch
-    {
-        resp = truncate(resp, f);
+    if !is_watch {
+        resp = match (decision.endless, decision.drop) {
+            (true, _) => endless(),
+            (false, Some(f)) => truncate(resp, f),
+            (false, None) => resp,
+        };
     }
     let now = shared.clock.now();
     let h = resp.headers_mut();

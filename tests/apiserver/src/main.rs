@@ -72,7 +72,8 @@ struct Cli {
     /// A scoped fault rule, e.g. `action=503,p=0.2,method=DELETE,path=/api/v1/namespaces/*,times=3`
     /// (actions: latency (ms=), 429 (retry-after=), drop (fraction=), cut-watch (events=), hang
     /// (read the request, never answer, hold the connection until the client closes it or the
-    /// server stops; logged with status 0), or an HTTP status code); repeatable.
+    /// server stops; logged with status 0), endless (200 with a body that never ends), or an
+    /// HTTP status code); repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     faults: Vec<String>,
     /// Seconds between watch bookmarks.

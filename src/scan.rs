@@ -25,7 +25,9 @@ pub(crate) async fn run(
     let progress = Progress::new(presentation.progress);
     let judged = pipeline::judge(&config.judge, &progress, deadline).await;
     progress.finish();
+    let started = std::time::Instant::now();
     let report = report(judged?);
+    tracing::debug!("report built in {:.3} s", started.elapsed().as_secs_f64());
 
     // Data on stdout, the summary on stderr.
     deliver(
@@ -36,6 +38,7 @@ pub(crate) async fn run(
         &report.summary_line(),
     )
     .map_err(Error::WriteReport)?;
+    tracing::debug!("report written at {:.3} s", started.elapsed().as_secs_f64());
 
     let orphans = report.pods.iter().any(|p| p.verdict == Verdict::Orphan);
     let suspects = report.pods.iter().any(|p| p.verdict == Verdict::Suspect);

@@ -581,3 +581,109 @@ impl<'de, S: Sink<'de>> Visitor<'de> for Document<'_, S> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what a page hands over, and when the token came.
+    #[derive(Default)]
+    struct Record {
+        names: Vec<String>,
+        token_after: Option<usize>,
+        tokens: Vec<Option<String>>,
+        invalid: Option<String>,
+    }
+
+    impl<'de> Sink<'de> for Record {
+        fn item(&mut self, _: usize, pod: Pod<'de>) -> Result<(), String> {
+            self.names.push(
+                pod.metadata
+                    .name
+                    .map(|n| n.0.into_owned())
+                    .unwrap_or_default(),
+            );
+            Ok(())
+        }
+        fn token(&mut self, token: Option<&str>) {
+            self.token_after = Some(self.names.len());
+            self.tokens.push(token.map(str::to_string));
+        }
+        fn invalid(&mut self, index: usize, name: Option<String>, problem: String) {
+            self.invalid = Some(format!("{index} {name:?} {problem}"));
+        }
+    }
+
+    fn page(body: &str) -> (Result<Option<String>, serde_json::Error>, Record) {
+        let mut record = Record::default();
+        let mut de = serde_json::Deserializer::from_str(body);
+        let result = Page(&mut record)
+            .deserialize(&mut de)
+            .and_then(|t| de.end().map(|()| t));
+        (result, record)
+    }
+
+    #[test]
+    fn the_token_comes_before_the_items_when_the_metadata_does() {
+        let (token, record) = page(
+            r#"{"kind":"PodList","metadata":{"resourceVersion":"9","continue":"abc"},
+               "items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#,
+        );
+        assert_eq!(token.unwrap().as_deref(), Some("abc"));
+        assert_eq!(record.token_after, Some(0), "told before any item");
+        assert_eq!(record.names, ["a", "b"]);
+
+        // Metadata last: told after the items; none at all: told at the end, once.
+        let (token, record) = page(r#"{"items":[{"metadata":{"name":"a"}}],"metadata":{}}"#);
+        assert_eq!(token.unwrap(), None);
+        assert_eq!((record.token_after, record.tokens.len()), (Some(1), 1));
+        let (token, record) = page(r#"{"items":[]}"#);
+        assert_eq!(token.unwrap(), None);
+        assert_eq!(record.tokens, [None]);
+        // An empty token is the last page.
+        let (token, _) = page(r#"{"metadata":{"continue":""},"items":null}"#);
+        assert_eq!(token.unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_pages_fail_and_name_the_item() {
+        let (result, record) = page(
+            r#"{"items":[{"metadata":{"name":"a"}},{"metadata":{"namespace":"n","name":"b"},"status":{"phase":1}}]}"#,
+        );
+        assert!(result.is_err());
+        assert!(
+            record
+                .invalid
+                .unwrap()
+                .starts_with("1 Some(\"n/b\") invalid type: integer `1`"),
+        );
+        for body in [
+            r#"{"items":5}"#,
+            r#"{"items":[],"items":[]}"#,
+            r#"{"items":[{"metadata":{"creationTimestamp":"yesterday"}}]}"#,
+            r#"{"items":[{"metadata":{"name":"a","name":"b"}}]}"#,
+            r#"{"items":[{"kind":"Pod","kind":"Pod"}]}"#,
+        ] {
+            assert!(page(body).0.is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped_and_labels_keep_the_last_value() {
+        let body = r#"{"metadata":{"name":"plain","namespace":"esc\u0061ped",
+                       "labels":{"a":"1","b":"2","a":"3"}}}"#;
+        let pod: Pod = serde_json::from_str(body).unwrap();
+        assert!(matches!(
+            pod.metadata.name.unwrap().0,
+            Cow::Borrowed("plain")
+        ));
+        assert!(matches!(pod.metadata.namespace.unwrap().0, Cow::Owned(ref s) if s == "escaped"));
+        assert_eq!(pod.metadata.labels.get("a"), Some("3"));
+        assert_eq!(pod.metadata.labels.get("b"), Some("2"));
+        assert_eq!(pod.metadata.labels.get("c"), None);
+        // An item of another kind is only skipped, whatever its status holds.
+        let other: Pod =
+            serde_json::from_str(r#"{"kind":"Service","status":{"phase":{"x":[1]}}}"#).unwrap();
+        assert!(!other.is_pod());
+    }
+}

@@ -10,6 +10,7 @@ pub(crate) mod cluster;
 pub(crate) mod file;
 pub(crate) mod request;
 pub(crate) mod wire;
+pub(crate) mod yaml_items;
 
 use jiff::Timestamp;
 

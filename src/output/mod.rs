@@ -293,14 +293,18 @@ pub(crate) fn write_document<T: Serialize>(
     format: Format,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    // A buffer of a concrete type in front of the `dyn` writer: the serializers make a call per
+    // token, which then lands in an inlined copy, not in a virtual call each.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, document)?;
-            writeln!(out)
+            serde_json::to_writer_pretty(&mut out, document)?;
+            writeln!(out)?;
         }
-        Format::Yaml => yaml::to_writer(out, document),
-        Format::Table | Format::Name => Ok(()),
+        Format::Yaml => yaml::to_writer(&mut out, document)?,
+        Format::Table | Format::Name => {}
     }
+    out.flush()
 }
 
 /// A table in the reports' style: coloured or not, wrapped to `width` when one is given.

@@ -22,8 +22,7 @@ use tokio::time::Instant;
 
 use super::request::{RequestFailure, RequestPolicy, Sender};
 use super::wire::{self, Page, Sink};
-use super::{InvalidPod, Listing, Namespaces, pod_info};
-use crate::pod::PodInfo;
+use super::{Listing, Namespaces, pod_info};
 use crate::selector::LabelSelector;
 
 /// Page size for list calls: kubectl's default, a good balance of round trips and memory.
@@ -221,12 +220,7 @@ pub(crate) async fn connect(
 }
 
 /// The pods of one page, decoded on a blocking thread while the next page is fetched.
-#[derive(Debug, Default)]
-struct Decoded {
-    pods: Vec<PodInfo>,
-    invalid: Vec<InvalidPod>,
-    seen: usize,
-}
+type Decoded = Listing;
 
 /// Collects a page's pods as they are decoded, and passes its continue token on as soon as it is
 /// read (before the items: API servers write `metadata` first).
@@ -241,13 +235,7 @@ struct PageSink {
 impl<'de> Sink<'de> for PageSink {
     fn item(&mut self, _index: usize, pod: wire::Pod<'de>) -> Result<(), String> {
         self.decoded.seen += 1;
-        match pod_info(&pod, self.context.as_deref()) {
-            Ok(info) => self.decoded.pods.push(info),
-            Err(invalid) => {
-                tracing::warn!("skipped: {invalid}");
-                self.decoded.invalid.push(invalid);
-            }
-        }
+        self.decoded.add(pod_info(&pod, self.context.as_deref()));
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use std::path::Path;
 use serde::de::DeserializeSeed as _;
 
 use super::wire::{self, Document, Found, Shape, Sink};
+use super::yaml_items::{Chunk, YamlItems, YamlSplitError};
 use super::{Listing, Namespaces, pod_info};
 use crate::output::printable;
 use crate::selector::LabelSelector;
@@ -80,8 +81,8 @@ pub enum PodFileError {
 }
 
 /// Reads a pod file (`-` for standard input) and keeps the candidate pods in scope. The file
-/// is read in one pass: JSON item by item (memory follows the candidates kept, not the file),
-/// YAML as one document (the YAML parser has no item stream), both at most `max_size` bytes.
+/// is read in one pass, item by item, JSON and YAML alike (memory follows the candidates kept and
+/// the largest pod, not the file), at most `max_size` bytes.
 pub(crate) fn read(
     path: &Path,
     selector: &LabelSelector,
@@ -134,23 +135,71 @@ pub(crate) fn read(
             Err(e) => return Err(sink.json_error(e)),
         }
     }
-    let mut text = head;
-    let read = input.read_to_end(&mut text);
-    if let Some(failure) = failure.take() {
-        return Err(failure);
+    read_yaml(head, &mut input, &failure, sink)
+}
+
+/// The largest item of a YAML pod list (a pod is at most 1.5 MiB in etcd).
+const MAX_YAML_ITEM: usize = 64 << 20;
+
+/// Reads a YAML pod list item by item: the splitter cuts the top-level `items` sequence into one
+/// text per pod, each parsed (and depth-checked) alone, then the rest of the document; a layout
+/// it cannot cut exactly is refused, and a document without a block `items` sequence is read as
+/// one text.
+fn read_yaml(
+    head: Vec<u8>,
+    input: &mut Checked<'_, Box<dyn Read>>,
+    failure: &RefCell<Option<PodFileError>>,
+    mut sink: FileSink<'_>,
+) -> Result<Listing, PodFileError> {
+    let reader = BufReader::with_capacity(READ_BUFFER, std::io::Cursor::new(head).chain(input));
+    let mut failed = |e: YamlSplitError| {
+        failure.take().unwrap_or(match e {
+            YamlSplitError::Read(e) => PodFileError::Read(e),
+            other => PodFileError::Yaml(other.to_string()),
+        })
+    };
+    for chunk in YamlItems::new(reader, MAX_YAML_ITEM) {
+        match chunk.map_err(&mut failed)? {
+            Chunk::Item { index, text } => {
+                check_depth(&text)?;
+                let mut name = None;
+                let pod = wire::pod(serde_yaml::Deserializer::from_str(&text), &mut name).map_err(
+                    |e| PodFileError::InvalidItem {
+                        index,
+                        name: printable(name.as_deref().unwrap_or("?/?")),
+                        problem: e.to_string(),
+                    },
+                )?;
+                if sink.item(index, pod).is_err() {
+                    return Err(sink.failure.take().expect("a sink that stops says why"));
+                }
+            }
+            Chunk::Rest { text, streamed } => {
+                check_depth(&text)?;
+                let found =
+                    Document(&mut sink).deserialize(serde_yaml::Deserializer::from_str(&text));
+                let found = match found {
+                    Ok(Found::Object { kind, items, pod }) => Found::Object {
+                        kind,
+                        // The streamed sequence stands as `items: []` in the rest.
+                        items: streamed.map(Shape::List).or(items),
+                        pod,
+                    },
+                    Ok(other) => other,
+                    Err(e) => {
+                        return Err(sink
+                            .failure
+                            .take()
+                            .unwrap_or_else(|| PodFileError::Yaml(e.to_string())));
+                    }
+                };
+                return sink.finish(found);
+            }
+        }
     }
-    read.map_err(PodFileError::Read)?;
-    let text = String::from_utf8(text).map_err(|e| not_utf8(e.utf8_error().valid_up_to(), &e))?;
-    check_depth(&text)?;
-    let de = serde_yaml::Deserializer::from_str(&text);
-    let found = Document(&mut sink).deserialize(de);
-    match found {
-        Ok(found) => sink.finish(found),
-        Err(e) => Err(sink
-            .failure
-            .take()
-            .unwrap_or_else(|| PodFileError::Yaml(e.to_string()))),
-    }
+    Err(PodFileError::Yaml(
+        "the document ended before it was read whole".into(),
+    ))
 }
 
 /// Read buffer of the JSON reader.
@@ -238,10 +287,6 @@ fn invalid_byte(offset: usize, byte: u8) -> PodFileError {
     PodFileError::Encoding(format!(
         "the file is not UTF-8 text: invalid byte 0x{byte:02x} at offset {offset}"
     ))
-}
-
-fn not_utf8(offset: usize, e: &std::string::FromUtf8Error) -> PodFileError {
-    invalid_byte(offset, e.as_bytes()[offset])
 }
 
 /// The pod file after its head: counted against the size bound and checked to be UTF-8 as it
@@ -450,13 +495,7 @@ impl<'de> Sink<'de> for FileSink<'_> {
         if !in_scope || !self.selector.matches(&pod) {
             return Ok(());
         }
-        match pod_info(&pod, None) {
-            Ok(info) => self.listing.pods.push(info),
-            Err(invalid) => {
-                tracing::warn!("skipped: {invalid}");
-                self.listing.invalid.push(invalid);
-            }
-        }
+        self.listing.add(pod_info(&pod, None));
         Ok(())
     }
 
@@ -1013,5 +1052,65 @@ mod tests {
         );
         let listing = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
         assert_eq!((listing.seen, listing.pods.len()), (1, 1));
+    }
+
+    #[test]
+    fn yaml_is_read_item_by_item_with_the_json_twin_s_verdicts() {
+        let json = list_of(300, "a: b # c\\n- d");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let yaml = serde_yaml::to_string(&value).unwrap();
+        assert!(
+            yaml.contains("\nitems:\n- "),
+            "kubectl's layout: {}",
+            &yaml[..200]
+        );
+        let (_d, json_path) = write("pods.json", &json);
+        let (_d, yaml_path) = write("pods.yaml", &yaml);
+        let from_json = read(
+            &json_path,
+            &candidates(),
+            &Namespaces::All,
+            DEFAULT_MAX_SIZE,
+        )
+        .unwrap();
+        let from_yaml = read(
+            &yaml_path,
+            &candidates(),
+            &Namespaces::All,
+            DEFAULT_MAX_SIZE,
+        )
+        .unwrap();
+        assert_eq!(from_yaml.pods.len(), 300);
+        assert_eq!(from_yaml, from_json);
+        // Through a pipe, without a name.
+        let (path, feeder, _reader) = pipe_with(yaml.into_bytes());
+        let piped = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
+        assert_eq!(piped, from_json);
+        feeder.join().unwrap();
+    }
+
+    #[test]
+    fn yaml_items_that_fail_are_named_and_layouts_that_cannot_be_cut_are_refused() {
+        let bad = "kind: List\nitems:\n- kind: Pod\n  metadata:\n    name: x\n    namespace: n\n  \
+                   status:\n    phase: [1]\n";
+        let (_d, path) = write("pods.yaml", bad);
+        let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("items[0] (n/x) is not a valid Pod"),
+            "{err}"
+        );
+        let shallow = "kind: List\nitems:\n- metadata:\n name: x\n";
+        let (_d, path) = write("pods.yaml", shallow);
+        let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
+        assert!(matches!(err, PodFileError::Yaml(_)), "{err}");
+        let twice = "kind: List\nitems: []\n---\nkind: List\n";
+        let (_d, path) = write("pods.yaml", twice);
+        assert!(read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).is_err());
+        // A deep item is refused before the parser recurses into it.
+        let deep = format!("kind: List\nitems:\n- metadata: {}\n", "[".repeat(100_000));
+        let (_d, path) = write("pods.yaml", &deep);
+        let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
+        assert!(matches!(err, PodFileError::TooDeep { .. }), "{err}");
     }
 }

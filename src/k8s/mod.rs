@@ -71,6 +71,19 @@ pub(crate) struct Listing {
     pub server_time: Option<Timestamp>,
 }
 
+impl Listing {
+    /// Keeps a converted candidate, or the reason it was skipped (said at warning level).
+    pub(crate) fn add(&mut self, converted: Result<PodInfo, InvalidPod>) {
+        match converted {
+            Ok(info) => self.pods.push(info),
+            Err(invalid) => {
+                tracing::warn!("skipped: {invalid}");
+                self.invalid.push(invalid);
+            }
+        }
+    }
+}
+
 /// Converts a pod that matched the candidate selector.
 pub(crate) fn pod_info(pod: &wire::Pod<'_>, context: Option<&str>) -> Result<PodInfo, InvalidPod> {
     let meta = &pod.metadata;

@@ -234,6 +234,15 @@ impl<'de> Deserialize<'de> for Pod<'de> {
     }
 }
 
+/// Decodes one pod on its own (an item of a YAML list, split from it), leaving `namespace/name`
+/// in `name` as soon as its metadata is read.
+pub(crate) fn pod<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    name: &mut Option<String>,
+) -> Result<Pod<'de>, D::Error> {
+    PodSeed { name }.deserialize(deserializer)
+}
+
 /// Decodes a [`Pod`], leaving `namespace/name` in `name` as soon as its metadata is read: an
 /// item that then fails can still be named.
 struct PodSeed<'n> {

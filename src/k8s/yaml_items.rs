@@ -24,15 +24,16 @@
 //!   `a: 1\nb: 2`).
 //! - A blank line or a comment belongs to the entry at any indentation (a comment at column 0
 //!   does not end the sequence); when indented less than `w`, its indentation is removed.
-//! - A line with content at indentation 0 (`kind: List`, `---`, `...`) ends the sequence; a
-//!   line at indentation `n` that is not `-`/`- …` ends it too when `n` is 0.
+//! - A line with content at column 0 that does not start an entry (`kind: List`, `---`,
+//!   `...`) ends the sequence.
 //! - Everything that is not the sequence goes, in order, to the rest; a flow `items: [...]`, a
 //!   flow document `{kind: List, items: [...]}`, or `items` holding anything but a block
 //!   sequence is not split: it stays in the rest, parsed whole.
 //!
 //! Refused, with an error, rather than split into texts that could mean something else:
 //! - a second document (`---` after content, content after `...`), `items` twice at top level;
-//! - a tab in the indentation of a line of the sequence (YAML indents with spaces only);
+//! - a tab in the indentation of a line of the sequence (YAML indents with spaces only); a tab
+//!   right of the `w` columns removed is the entry's own text, judged by the parser as in place;
 //! - a line of an entry with content left of its column `w` but right of its `-` (valid only
 //!   for entries that are not pods, such as multi-line scalars), and one left of the entries but
 //!   not at column 0;
@@ -42,12 +43,16 @@
 //! - a line longer than [`MAX_LINE`] bytes, an entry larger than the caller's bound.
 //!
 //! What is left to the caller, which must parse every item text as it comes and stop at the
-//! first error (an error, never a different value):
+//! first error, and parse the rest last (an error, never a different value):
 //! - an alias (`*a`) in one entry of an anchor (`&a`) set in another, or in the rest of one set
 //!   in an entry: parsed alone, the text fails with an unknown anchor;
 //! - a quoted scalar or flow collection whose continuation line stands at or left of the
 //!   entries' column (which YAML forbids, though the parser takes it): the entry is cut there,
-//!   so its text has an unclosed quote or bracket and does not parse.
+//!   so its text has an unclosed quote or bracket and does not parse;
+//! - nesting: an item parsed alone is two levels shallower than in the whole document, so a
+//!   depth bound applies to each item text;
+//! - the size of the rest, which is not bounded here: when nothing is split it is the whole
+//!   document, as large as the file.
 
 use std::io::{self, BufRead, Read as _};
 
@@ -217,7 +222,6 @@ impl<R: BufRead> YamlItems<R> {
                 line: 0,
                 started: false,
                 items_seen: false,
-                streamed: false,
                 count: 0,
                 entry_line: 0,
                 width: None,
@@ -365,8 +369,7 @@ struct Splitter {
     /// A `---` or content was seen.
     started: bool,
     items_seen: bool,
-    streamed: bool,
-    /// Entries started.
+    /// Entries started: more than 0 once the sequence is split.
     count: usize,
     /// The line where the current entry starts.
     entry_line: usize,
@@ -411,7 +414,7 @@ impl Splitter {
             }
             State::Top | State::Whole | State::Ended => Chunk::Rest {
                 text: std::mem::take(&mut self.rest),
-                streamed: self.streamed.then_some(self.count),
+                streamed: (self.count > 0).then_some(self.count),
             },
         }
     }
@@ -434,27 +437,28 @@ impl Splitter {
             return Ok(());
         }
         self.started = true;
-        if detect && body.len() == text.len() {
-            if let Some(value) = items_key(text) {
-                if std::mem::replace(&mut self.items_seen, true) {
-                    return Err(YamlSplitError::DuplicateItems { line: self.line });
+        if detect
+            && body.len() == text.len()
+            && let Some(value) = items_key(text)
+        {
+            if std::mem::replace(&mut self.items_seen, true) {
+                return Err(YamlSplitError::DuplicateItems { line: self.line });
+            }
+            if is_blank_or_comment(value.trim_start_matches([' ', '\t'])) {
+                // Taken as a top-level key only after a document that is complete: not
+                // within a quoted scalar or a flow collection begun before it.
+                if serde_yaml::from_str::<serde::de::IgnoredAny>(&self.rest).is_ok() {
+                    self.pending.clear();
+                    push(&mut self.pending, text, brk);
+                    self.state = State::Key;
+                    return Ok(());
                 }
-                if is_blank_or_comment(value.trim_start_matches([' ', '\t'])) {
-                    // Taken as a top-level key only after a document that is complete: not
-                    // within a quoted scalar or a flow collection begun before it.
-                    if serde_yaml::from_str::<serde::de::IgnoredAny>(&self.rest).is_ok() {
-                        self.pending.clear();
-                        push(&mut self.pending, text, brk);
-                        self.state = State::Key;
-                        return Ok(());
-                    }
-                    tracing::debug!(
-                        "line {}: `items:` does not follow a complete YAML text; the pod file \
-                         is read as one document",
-                        self.line
-                    );
-                    self.state = State::Whole;
-                }
+                tracing::debug!(
+                    "line {}: `items:` does not follow a complete YAML text; the pod file is \
+                     read as one document",
+                    self.line
+                );
+                self.state = State::Whole;
             }
         }
         push(&mut self.rest, text, brk);
@@ -476,7 +480,6 @@ impl Splitter {
                     let column = text.len() - body.len();
                     self.rest.push_str(EMPTY_ITEMS);
                     self.pending.clear();
-                    self.streamed = true;
                     self.state = State::Seq(column);
                     return self.begin_entry(column, text, brk);
                 }
@@ -847,7 +850,7 @@ metadata:
         );
         assert_eq!(
             parse(&items[1]).unwrap(),
-            json!({"c": "\ny\n \n   \n# not a comment\n"})
+            json!({"c": "\ny\n\n \n# not a comment\n"})
         );
     }
 
@@ -959,7 +962,7 @@ metadata:
     fn tabs_in_the_indentation_of_items_are_refused() {
         for text in [
             "items:\n- a: 1\n\tb: 2\n",
-            "items:\n- a: 1\n  \tb: 2\n",
+            "items:\n- a: 1\n \tb: 2\n",
             "items:\n-\tb: 1\n",
             "items:\n- \tb: 1\n",
             "items:\n- a: 1\n\t# comment\n",
@@ -972,7 +975,12 @@ metadata:
             );
             assert_not_different(text);
         }
-        // A tab after the indentation, within a block scalar, is text.
+        // A tab right of the columns removed is the item's own text, for the parser to judge
+        // as it would in place: an error here, text in a block scalar or a quoted scalar.
+        let (items, _, _) = split("items:\n- a: 1\n  \tb: 2\n").unwrap();
+        assert_eq!(items, ["a: 1\n\tb: 2\n"]);
+        assert!(parse("items:\n- a: 1\n  \tb: 2\n").is_err() && parse(&items[0]).is_err());
+        assert_same("items:\n- a: \"x\n  \ty\"\n", Some(1));
         assert_same("items:\n- a: |\n    x\n    \ty\n  b: 1\n", Some(1));
         assert_same("items:\n- a: 1 # \ttab\n", Some(1));
     }
@@ -1041,29 +1049,31 @@ metadata:
     #[test]
     fn lines_and_items_are_bounded() {
         let text = "items:\n- a: 12345\n- b: 123456789\n";
-        assert!(split_with(text, usize::MAX, 16).is_ok());
+        assert!(split_with(text, usize::MAX, 14).is_ok());
         assert!(matches!(
-            split_with(text, usize::MAX, 15),
-            Err(YamlSplitError::LineTooLong { line: 3, limit: 15 })
+            split_with(text, usize::MAX, 13),
+            Err(YamlSplitError::LineTooLong { line: 3, limit: 13 })
         ));
+        // With CRLF, the CR is part of the line.
+        assert!(split_with(&text.replace('\n', "\r\n"), usize::MAX, 14).is_err());
         let endless = "a".repeat(100);
         assert!(matches!(
             split_with(&endless, usize::MAX, 99),
             Err(YamlSplitError::LineTooLong { line: 1, .. })
         ));
-        assert!(split_with(text, 15, MAX_LINE).is_ok());
-        let err = split_with(text, 14, MAX_LINE).unwrap_err();
+        assert!(split_with(text, 13, MAX_LINE).is_ok());
+        let err = split_with(text, 12, MAX_LINE).unwrap_err();
         assert!(matches!(
             err,
             YamlSplitError::ItemTooLarge {
                 index: 1,
                 line: 3,
-                limit: 14
+                limit: 12
             }
         ));
         assert_eq!(
             err.to_string(),
-            "items[1] (from line 3) is larger than 14 bytes"
+            "items[1] (from line 3) is larger than 12 bytes"
         );
         // The rest is not an item.
         assert!(split_with("kind: List\nmetadata: {name: a-long-name}\n", 1, MAX_LINE).is_ok());
@@ -1136,12 +1146,15 @@ metadata:
 
     #[test]
     fn many_items_are_split_in_one_pass() {
+        use std::fmt::Write as _;
         const N: usize = 50_000;
         let mut text = String::from("apiVersion: v1\nitems:\n");
         for i in 0..N {
-            text.push_str(&format!(
-                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: pod-{i}\n"
-            ));
+            writeln!(
+                text,
+                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: pod-{i}"
+            )
+            .unwrap();
         }
         text.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
         let started = std::time::Instant::now();

@@ -96,7 +96,9 @@ for i in $(seq "$RUNS"); do
         get pods -A -l kyuubi-unique-tag -o json
     # kubectl's peak of several GB evicts the store from the page cache; read it back in (not
     # timed), so that the scans measure the tool, not the disk (cold reads: BENCHMARKS.md).
+    # Its exit also leaves the kernel reclaiming GBs for a moment: let that settle too.
     cat "$WORK/store.db" > /dev/null
+    sleep 2
     run fetch "$BIN/fetch-pages" --kubeconfig "$WORK/kubeconfig" -A -l kyuubi-unique-tag
     run kyuubi-reaper "$BIN/kyuubi-reaper" scan --kubeconfig "$WORK/kubeconfig" -A \
         --store "$WORK/store.db" -o json

@@ -227,8 +227,18 @@ fn open(path: &Path, max_size: u64) -> Result<Box<dyn Read>, PodFileError> {
         }
         (Box::new(stdin), None)
     } else {
-        let file = File::open(path).map_err(PodFileError::Read)?;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Non-blocking, so that a FIFO nobody writes to does not block the open forever: its
+        // writer is then waited for with a bound.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed())
+            .open(path)
+            .map_err(PodFileError::Read)?;
         let metadata = file.metadata().map_err(PodFileError::Read)?;
+        if metadata.file_type().is_fifo() {
+            await_writer(&file)?;
+        }
         (Box::new(file), Some(metadata))
     };
     if let Some(metadata) = metadata {
@@ -248,6 +258,33 @@ fn open(path: &Path, max_size: u64) -> Result<Box<dyn Read>, PodFileError> {
     Ok(reader)
 }
 
+/// How long a named FIFO may wait for its writer's first bytes.
+const FIFO_WAIT: i64 = 60;
+
+/// Waits, for at most [`FIFO_WAIT`] seconds, until a FIFO opened without blocking has something
+/// to read (or its writer has come and gone), then makes it blocking again for the read.
+fn await_writer(file: &File) -> Result<(), PodFileError> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let io = |e: rustix::io::Errno| PodFileError::Read(e.into());
+    let mut fds = [PollFd::new(file, PollFlags::IN)];
+    let ready = poll(
+        &mut fds,
+        Some(&Timespec {
+            tv_sec: FIFO_WAIT,
+            tv_nsec: 0,
+        }),
+    )
+    .map_err(io)?;
+    if ready == 0 {
+        return Err(PodFileError::NotAFile(format!(
+            "a FIFO that nobody wrote to within {FIFO_WAIT} s"
+        )));
+    }
+    let flags = rustix::fs::fcntl_getfl(file).map_err(io)?;
+    rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::NONBLOCK).map_err(io)?;
+    Ok(())
+}
+
 /// The first [`HEAD`] bytes (or all, when shorter), with a UTF-8 byte-order mark removed
 /// (and said); UTF-16, as PowerShell's `>` writes, is refused with a message that says so.
 fn head(input: &mut Checked<'_, Box<dyn Read>>) -> Result<Vec<u8>, PodFileError> {
@@ -257,6 +294,11 @@ fn head(input: &mut Checked<'_, Box<dyn Read>>) -> Result<Vec<u8>, PodFileError>
     input.read = head.len() as u64;
     if input.read > input.max {
         return Err(PodFileError::TooLarge(input.max));
+    }
+    if head.is_empty() {
+        return Err(PodFileError::NotAPodList(
+            "nothing: the input is empty (a pipe nobody wrote to reads so too)".into(),
+        ));
     }
     let mut start = 0;
     if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -1112,5 +1154,46 @@ mod tests {
         let (_d, path) = write("pods.yaml", &deep);
         let err = read(&path, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
         assert!(matches!(err, PodFileError::TooDeep { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_named_fifo_waits_for_its_writer_and_one_that_writes_nothing_is_empty() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pods");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let list = format!(r#"{{"kind":"List","items":[{DRIVER}]}}"#);
+        // The writer comes after the reader has opened it.
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&fifo)
+                    .unwrap()
+                    .write_all(list.as_bytes())
+                    .unwrap();
+            })
+        };
+        let listing = read(&fifo, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap();
+        assert_eq!(listing.pods.len(), 1);
+        writer.join().unwrap();
+
+        // A writer that goes away without a byte: empty, said as such.
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
+            })
+        };
+        let err = read(&fifo, &candidates(), &Namespaces::All, DEFAULT_MAX_SIZE).unwrap_err();
+        assert!(err.to_string().contains("the input is empty"), "{err}");
+        writer.join().unwrap();
     }
 }

@@ -390,6 +390,15 @@ async fn list_scope(
         let page_context = context.clone();
         let page = tokio::task::spawn_blocking(move || decode_page(&body, page_context, tell));
         if let Ok(Some(next)) = told.await {
+            // A server that hands back the token it was given would be listed without end.
+            if token.as_deref() == Some(next.as_str()) {
+                let _ = decoded(Some(page)).await;
+                return Err(decode_error(
+                    "the server answered a continue token with the same token: the list would \
+                     never end"
+                        .into(),
+                ));
+            }
             token = Some(next);
             decoding = Some(page);
         } else {
@@ -739,6 +748,26 @@ mod tests {
             names,
             ["p1", "p2"],
             "no duplicates from the expired attempt"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_repeats_its_continue_token_is_not_listed_without_end() {
+        let (connection, mut handle) = mock_connection();
+        let selector = LabelSelector::candidates(None).unwrap();
+        let server = tokio::spawn(async move {
+            let (_, send) = handle.next_request().await.unwrap();
+            send.send_response(page(&[pod("a", "p1")], Some("same")));
+            let (_, send) = handle.next_request().await.unwrap();
+            send.send_response(page(&[pod("a", "p2")], Some("same")));
+        });
+        let err = list_candidates(&connection, &Namespaces::All, &selector, &|_, _| {})
+            .await
+            .unwrap_err();
+        server.await.unwrap();
+        assert!(
+            err.to_string().contains("the list would never end"),
+            "{err}"
         );
     }
 

@@ -107,7 +107,7 @@ pub(crate) fn read(
     let json = match extension.as_deref() {
         Some("json") => true,
         Some("yaml" | "yml") => false,
-        _ => head.trim_ascii_start().starts_with(b"{") || head.trim_ascii_start().starts_with(b"["),
+        _ => matches!(head.trim_ascii_start().first(), Some(b'{' | b'[')),
     };
     if json {
         let head_len = input.read;
@@ -212,20 +212,14 @@ const HEAD: usize = 64 << 10;
 /// (`/dev/zero`, `/dev/urandom`), or standard input that is one. Pipes, sockets and process
 /// substitution (`<(kubectl get pods -o json)`) are read, up to `max_size`.
 fn open(path: &Path, max_size: u64) -> Result<Box<dyn Read>, PodFileError> {
-    use std::os::unix::fs::FileTypeExt as _;
-    let refuse = |what: &str| PodFileError::NotAFile(what.to_string());
-    let (reader, metadata): (Box<dyn Read>, _) = if path == Path::new("-") {
+    use rustix::fs::{FileType, fstat};
+    let io = |e: rustix::io::Errno| PodFileError::Read(e.into());
+    let from_stdin = path == Path::new("-");
+    let (reader, stat, terminal): (Box<dyn Read>, _, _) = if from_stdin {
         let stdin = std::io::stdin();
-        let metadata = rustix::fs::fstat(&stdin).ok();
-        // A terminal is read until end of input (Ctrl-D); another device never ends.
-        if let Some(stat) = metadata
-            && rustix::fs::FileType::from_raw_mode(stat.st_mode)
-                == rustix::fs::FileType::CharacterDevice
-            && !stdin.is_terminal()
-        {
-            return Err(refuse("standard input is a device, not a pod list"));
-        }
-        (Box::new(stdin), None)
+        let stat = fstat(&stdin).map_err(io)?;
+        let terminal = stdin.is_terminal();
+        (Box::new(stdin), stat, terminal)
     } else {
         use std::os::unix::fs::OpenOptionsExt as _;
         // Non-blocking, so that a FIFO nobody writes to does not block the open forever: its
@@ -235,27 +229,28 @@ fn open(path: &Path, max_size: u64) -> Result<Box<dyn Read>, PodFileError> {
             .custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed())
             .open(path)
             .map_err(PodFileError::Read)?;
-        let metadata = file.metadata().map_err(PodFileError::Read)?;
-        if metadata.file_type().is_fifo() {
+        let stat = fstat(&file).map_err(io)?;
+        if FileType::from_raw_mode(stat.st_mode) == FileType::Fifo {
             await_writer(&file)?;
         }
-        (Box::new(file), Some(metadata))
+        (Box::new(file), stat, false)
     };
-    if let Some(metadata) = metadata {
-        let kind = metadata.file_type();
-        if kind.is_dir() {
-            return Err(refuse("it is a directory"));
+    let refuse = |what: &str| Err(PodFileError::NotAFile(what.to_string()));
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::Directory => refuse("it is a directory"),
+        // A terminal is read until end of input (Ctrl-D); another device never ends.
+        FileType::CharacterDevice if terminal => Ok(reader),
+        FileType::CharacterDevice | FileType::BlockDevice if from_stdin => {
+            refuse("standard input is a device, not a pod list")
         }
-        if kind.is_char_device() || kind.is_block_device() {
-            return Err(refuse(
-                "it is a device, not a file (it would be read without end)",
-            ));
+        FileType::CharacterDevice | FileType::BlockDevice => {
+            refuse("it is a device, not a file (it would be read without end)")
         }
-        if kind.is_file() && metadata.len() > max_size {
-            return Err(PodFileError::TooLarge(max_size));
+        FileType::RegularFile if u64::try_from(stat.st_size).unwrap_or(0) > max_size => {
+            Err(PodFileError::TooLarge(max_size))
         }
+        _ => Ok(reader),
     }
-    Ok(reader)
 }
 
 /// How long a named FIFO may wait for its writer's first bytes.
@@ -315,12 +310,8 @@ fn head(input: &mut Checked<'_, Box<dyn Read>>) -> Result<Vec<u8>, PodFileError>
                 .into(),
         ));
     }
-    // The head is checked here; what follows is checked as it is read.
-    match std::str::from_utf8(&head) {
-        Ok(_) => {}
-        Err(e) if e.error_len().is_none() => input.pending = head[e.valid_up_to()..].to_vec(),
-        Err(e) => return Err(invalid_byte(e.valid_up_to(), head[e.valid_up_to()])),
-    }
+    // The head is checked here, what follows as it is read: by the same check.
+    input.check(0, Some(&head))?;
     head.drain(..start);
     Ok(head)
 }
@@ -342,62 +333,65 @@ struct Checked<'f, R> {
     failure: &'f RefCell<Option<PodFileError>>,
 }
 
+impl<R> Checked<'_, R> {
+    /// Checks that `bytes`, read at offset `at`, continue the text as UTF-8; a sequence they
+    /// leave cut is kept until the next bytes complete it. `None` for `bytes`: the end of the
+    /// input, where no cut sequence may be left.
+    fn check(&mut self, at: u64, bytes: Option<&[u8]>) -> Result<(), PodFileError> {
+        let offset = |at: u64| usize::try_from(at).unwrap_or(usize::MAX);
+        let Some(bytes) = bytes else {
+            return match self.pending.first() {
+                Some(&lead) => Err(invalid_byte(offset(at - self.pending.len() as u64), lead)),
+                None => Ok(()),
+            };
+        };
+        // Complete a sequence cut by the last read, then check the rest.
+        let mut from = 0;
+        if let Some(&lead) = self.pending.first() {
+            let cut_at = at - self.pending.len() as u64;
+            let take = utf8_width(lead)
+                .saturating_sub(self.pending.len())
+                .min(bytes.len());
+            self.pending.extend_from_slice(&bytes[..take]);
+            from = take;
+            match std::str::from_utf8(&self.pending) {
+                Ok(_) => self.pending.clear(),
+                Err(e) if e.error_len().is_none() && take == bytes.len() => return Ok(()),
+                Err(_) => return Err(invalid_byte(offset(cut_at), lead)),
+            }
+        }
+        match std::str::from_utf8(&bytes[from..]) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() => {
+                self.pending = bytes[from + e.valid_up_to()..].to_vec();
+                Ok(())
+            }
+            Err(e) => {
+                let bad = from + e.valid_up_to();
+                Err(invalid_byte(offset(at + bad as u64), bytes[bad]))
+            }
+        }
+    }
+}
+
 impl<R: Read> Read for Checked<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let start = self.read;
         self.read += n as u64;
-        let fail = |failure: PodFileError| {
-            let message = failure.to_string();
-            *self.failure.borrow_mut() = Some(failure);
-            Err(std::io::Error::other(message))
+        let checked = if self.read > self.max {
+            Err(PodFileError::TooLarge(self.max))
+        } else {
+            self.check(start, (n > 0).then(|| &buf[..n]))
         };
-        if self.read > self.max {
-            return fail(PodFileError::TooLarge(self.max));
-        }
-        if n == 0 {
-            if !self.pending.is_empty() {
-                let at = start - self.pending.len() as u64;
-                return fail(invalid_byte(
-                    usize::try_from(at).unwrap_or(usize::MAX),
-                    self.pending[0],
-                ));
-            }
-            return Ok(0);
-        }
-        // Complete a sequence cut by the last read, then check the rest of this one.
-        let mut from = 0;
-        if !self.pending.is_empty() {
-            let need = utf8_width(self.pending[0]).saturating_sub(self.pending.len());
-            let take = need.min(n);
-            self.pending.extend_from_slice(&buf[..take]);
-            from = take;
-            match std::str::from_utf8(&self.pending) {
-                Ok(_) => self.pending.clear(),
-                Err(e) if e.error_len().is_none() && take == n => return Ok(n),
-                Err(_) => {
-                    let at = start - (self.pending.len() - take) as u64;
-                    return fail(invalid_byte(
-                        usize::try_from(at).unwrap_or(usize::MAX),
-                        self.pending[0],
-                    ));
-                }
+        match checked {
+            Ok(()) => Ok(n),
+            Err(failure) => {
+                let message = failure.to_string();
+                *self.failure.borrow_mut() = Some(failure);
+                Err(std::io::Error::other(message))
             }
         }
-        match std::str::from_utf8(&buf[from..n]) {
-            Ok(_) => {}
-            Err(e) if e.error_len().is_none() => {
-                self.pending = buf[from + e.valid_up_to()..n].to_vec();
-            }
-            Err(e) => {
-                let at = start + (from + e.valid_up_to()) as u64;
-                return fail(invalid_byte(
-                    usize::try_from(at).unwrap_or(usize::MAX),
-                    buf[from + e.valid_up_to()],
-                ));
-            }
-        }
-        Ok(n)
     }
 }
 

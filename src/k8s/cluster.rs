@@ -219,14 +219,12 @@ pub(crate) async fn connect(
     })
 }
 
-/// The pods of one page, decoded on a blocking thread while the next page is fetched.
-type Decoded = Listing;
-
 /// Collects a page's pods as they are decoded, and passes its continue token on as soon as it is
 /// read (before the items: API servers write `metadata` first).
 struct PageSink {
     context: Option<String>,
-    decoded: Decoded,
+    /// The page's pods, decoded on a blocking thread while the next page is fetched.
+    decoded: Listing,
     token: Option<oneshot::Sender<Option<String>>>,
     /// Which item could not be decoded, and why.
     invalid: Option<String>,
@@ -258,10 +256,10 @@ fn decode_page(
     body: &[u8],
     context: Option<String>,
     token: oneshot::Sender<Option<String>>,
-) -> Result<Decoded, String> {
+) -> Result<Listing, String> {
     let mut sink = PageSink {
         context,
-        decoded: Decoded::default(),
+        decoded: Listing::default(),
         token: Some(token),
         invalid: None,
     };
@@ -278,8 +276,8 @@ fn decode_page(
 
 /// The result of a page's decoding, once it is done.
 async fn decoded(
-    page: Option<JoinHandle<Result<Decoded, String>>>,
-) -> Option<Result<Decoded, String>> {
+    page: Option<JoinHandle<Result<Listing, String>>>,
+) -> Option<Result<Listing, String>> {
     let page = page?;
     Some(match page.await {
         Ok(result) => result,
@@ -334,7 +332,7 @@ async fn list_scope(
         scope: scope.clone(),
         message,
     };
-    let absorb = |listing: &mut Listing, page: Result<Decoded, String>| {
+    let absorb = |listing: &mut Listing, page: Result<Listing, String>| {
         let page = page.map_err(decode_error)?;
         listing.seen += page.seen;
         listing.pods.extend(page.pods);
@@ -346,8 +344,10 @@ async fn list_scope(
     let start = (listing.pods.len(), listing.invalid.len(), listing.seen);
     let mut restarts = 0;
     let mut token: Option<String> = None;
+    // Every continue token of this listing (a few hundred bytes a page).
+    let mut tokens = std::collections::HashSet::new();
     // The page being decoded while the next one is fetched: at most two bodies are held.
-    let mut decoding: Option<JoinHandle<Result<Decoded, String>>> = None;
+    let mut decoding: Option<JoinHandle<Result<Listing, String>>> = None;
     loop {
         let mut params = ListParams::default().labels(&selector).limit(PAGE_SIZE);
         if let Some(t) = &token {
@@ -381,6 +381,7 @@ async fn list_scope(
             listing.invalid.truncate(start.1);
             listing.seen = start.2;
             token = None;
+            tokens.clear();
             continue;
         }
         if !status.is_success() {
@@ -390,12 +391,12 @@ async fn list_scope(
         let page_context = context.clone();
         let page = tokio::task::spawn_blocking(move || decode_page(&body, page_context, tell));
         if let Ok(Some(next)) = told.await {
-            // A server that hands back the token it was given would be listed without end.
-            if token.as_deref() == Some(next.as_str()) {
+            // A server that hands back a token it gave before would be listed without end.
+            if !tokens.insert(next.clone()) {
                 let _ = decoded(Some(page)).await;
                 return Err(decode_error(
-                    "the server answered a continue token with the same token: the list would \
-                     never end"
+                    "the server answered with a continue token it had given before: the list \
+                     would never end"
                         .into(),
                 ));
             }
@@ -752,7 +753,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_server_that_repeats_its_continue_token_is_not_listed_without_end() {
+    async fn a_server_that_repeats_a_continue_token_is_not_listed_without_end() {
         let (connection, mut handle) = mock_connection();
         let selector = LabelSelector::candidates(None).unwrap();
         let server = tokio::spawn(async move {
@@ -760,6 +761,23 @@ mod tests {
             send.send_response(page(&[pod("a", "p1")], Some("same")));
             let (_, send) = handle.next_request().await.unwrap();
             send.send_response(page(&[pod("a", "p2")], Some("same")));
+        });
+        let err = list_candidates(&connection, &Namespaces::All, &selector, &|_, _| {})
+            .await
+            .unwrap_err();
+        server.await.unwrap();
+        assert!(
+            err.to_string().contains("the list would never end"),
+            "{err}"
+        );
+
+        // Nor one whose tokens go round in a cycle.
+        let (connection, mut handle) = mock_connection();
+        let server = tokio::spawn(async move {
+            for (name, token) in [("p1", "a"), ("p2", "b"), ("p3", "a")] {
+                let (_, send) = handle.next_request().await.unwrap();
+                send.send_response(page(&[pod("a", name)], Some(token)));
+            }
         });
         let err = list_candidates(&connection, &Namespaces::All, &selector, &|_, _| {})
             .await

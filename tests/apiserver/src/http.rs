@@ -185,14 +185,14 @@ pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn param<'a>(params: &'a [(String, String)], k: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], k: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(pk, _)| pk == k)
         .map(|(_, v)| v.as_str())
 }
 
-fn json_response(code: u16, body: Bytes) -> Response<Body> {
+pub(crate) fn json_response(code: u16, body: Bytes) -> Response<Body> {
     let mut r = Response::new(Body::Full(Some(body)));
     *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut().insert(
@@ -202,7 +202,7 @@ fn json_response(code: u16, body: Bytes) -> Response<Body> {
     r
 }
 
-fn value_response(code: u16, v: &Value, out: Output) -> Response<Body> {
+pub(crate) fn value_response(code: u16, v: &Value, out: Output) -> Response<Body> {
     if out == Output::Yaml {
         let y = serde_yaml::to_string(v).unwrap_or_default();
         let mut r = json_response(code, Bytes::from(y));
@@ -236,7 +236,7 @@ fn text_response(code: u16, text: &'static str) -> Response<Body> {
 }
 
 /// The `metadata` of a list.
-fn list_meta(rv: u64, cont: Option<&str>) -> Value {
+pub(crate) fn list_meta(rv: u64, cont: Option<&str>) -> Value {
     let mut m = Map::new();
     m.insert("resourceVersion".into(), Value::from(rv.to_string()));
     if let Some(c) = cont {
@@ -445,6 +445,21 @@ enum Route {
     Namespaces {
         name: Option<String>,
     },
+    /// `/apis/coordination.k8s.io`
+    CoordinationGroup,
+    /// `/apis/coordination.k8s.io/v1`
+    CoordinationV1,
+    /// `/apis/coordination.k8s.io/v1/[namespaces/NS/]leases[/NAME]`
+    Leases {
+        namespace: Option<String>,
+        name: Option<String>,
+    },
+    /// `/openapi/v2`
+    OpenApiV2,
+    /// `/openapi/v3`
+    OpenApiV3,
+    /// `/openapi/v3/apis/coordination.k8s.io/v1`
+    OpenApiV3Coordination,
     NotFound,
 }
 
@@ -491,6 +506,38 @@ fn route(path: &str) -> Route {
             name: Some((*name).to_string()),
             legacy_watch: true,
         },
+        ["apis", "coordination.k8s.io"] => Route::CoordinationGroup,
+        ["apis", "coordination.k8s.io", "v1"] => Route::CoordinationV1,
+        ["apis", "coordination.k8s.io", "v1", "leases"] => Route::Leases {
+            namespace: None,
+            name: None,
+        },
+        [
+            "apis",
+            "coordination.k8s.io",
+            "v1",
+            "namespaces",
+            ns,
+            "leases",
+        ] => Route::Leases {
+            namespace: Some((*ns).to_string()),
+            name: None,
+        },
+        [
+            "apis",
+            "coordination.k8s.io",
+            "v1",
+            "namespaces",
+            ns,
+            "leases",
+            name,
+        ] => Route::Leases {
+            namespace: Some((*ns).to_string()),
+            name: Some((*name).to_string()),
+        },
+        ["openapi", "v2"] => Route::OpenApiV2,
+        ["openapi", "v3"] => Route::OpenApiV3,
+        ["openapi", "v3", "apis", "coordination.k8s.io", "v1"] => Route::OpenApiV3Coordination,
         _ => Route::NotFound,
     }
 }
@@ -518,6 +565,7 @@ pub(crate) struct Incoming2 {
     pub(crate) content_type: Option<String>,
     pub(crate) body: Bytes,
     pub(crate) cut_watch: Option<usize>,
+    pub(crate) user_agent: Option<String>,
 }
 
 fn filter_for(
@@ -568,7 +616,7 @@ fn list_params(params: &[(String, String)]) -> Result<ListParams, ApiError> {
     })
 }
 
-fn include_object(params: &[(String, String)]) -> Result<IncludeObject, ApiError> {
+pub(crate) fn include_object(params: &[(String, String)]) -> Result<IncludeObject, ApiError> {
     match param(params, "includeObject") {
         None | Some("" | "Metadata") => Ok(IncludeObject::Metadata),
         Some("None") => Ok(IncludeObject::None),
@@ -579,14 +627,14 @@ fn include_object(params: &[(String, String)]) -> Result<IncludeObject, ApiError
     }
 }
 
-fn bool_param(params: &[(String, String)], k: &str) -> Result<bool, ApiError> {
+pub(crate) fn bool_param(params: &[(String, String)], k: &str) -> Result<bool, ApiError> {
     match param(params, k) {
         None | Some("") => Ok(false),
         Some(v) => parse_bool(v),
     }
 }
 
-fn parse_body_value(req: &Incoming2) -> Result<Value, ApiError> {
+pub(crate) fn parse_body_value(req: &Incoming2) -> Result<Value, ApiError> {
     let ct = req.content_type.as_deref().unwrap_or("application/json");
     let media = ct.split(';').next().unwrap_or("").trim();
     match media {
@@ -599,7 +647,7 @@ fn parse_body_value(req: &Incoming2) -> Result<Value, ApiError> {
     }
 }
 
-fn delete_options(req: &Incoming2) -> Result<DeleteOptions, ApiError> {
+pub(crate) fn delete_options(req: &Incoming2) -> Result<DeleteOptions, ApiError> {
     let o = if req.body.iter().any(|b| !b.is_ascii_whitespace()) {
         DeleteOptions::from_json(&req.body)?
     } else {
@@ -609,7 +657,7 @@ fn delete_options(req: &Incoming2) -> Result<DeleteOptions, ApiError> {
     Ok(o)
 }
 
-fn dry_run_param(params: &[(String, String)]) -> Result<bool, ApiError> {
+pub(crate) fn dry_run_param(params: &[(String, String)]) -> Result<bool, ApiError> {
     let vals: Vec<&str> = params
         .iter()
         .filter(|(k, _)| k == "dryRun")
@@ -797,7 +845,11 @@ fn handle_namespaces(
 
 async fn dispatch(shared: &Arc<Shared>, req: Incoming2) -> Result<Response<Body>, ApiError> {
     let r = route(&req.path);
-    if !matches!(r, Route::Pods { .. } | Route::Namespaces { .. }) && req.method != Method::GET {
+    if !matches!(
+        r,
+        Route::Pods { .. } | Route::Namespaces { .. } | Route::Leases { .. }
+    ) && req.method != Method::GET
+    {
         if matches!(r, Route::NotFound) {
             return Err(ApiError::path_not_found());
         }
@@ -806,7 +858,8 @@ async fn dispatch(shared: &Arc<Shared>, req: Incoming2) -> Result<Response<Body>
     match r {
         Route::Root => Ok(value_response(
             200,
-            &json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version"]}),
+            &json!({"paths": ["/api", "/api/v1", "/apis", "/apis/coordination.k8s.io", "/apis/coordination.k8s.io/v1",
+                "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/openapi/v3/", "/readyz", "/version"]}),
             Output::Json,
         )),
         Route::Version => Ok(value_response(
@@ -823,9 +876,54 @@ async fn dispatch(shared: &Arc<Shared>, req: Incoming2) -> Result<Response<Body>
         )),
         Route::Apis => Ok(value_response(
             200,
-            &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
+            &crate::openapi::api_group_list(),
             Output::Json,
         )),
+        Route::CoordinationGroup => Ok(value_response(
+            200,
+            &crate::openapi::api_group(),
+            Output::Json,
+        )),
+        Route::CoordinationV1 => Ok(value_response(
+            200,
+            &crate::openapi::api_resources(),
+            Output::Json,
+        )),
+        Route::OpenApiV3 => Ok(value_response(
+            200,
+            &crate::openapi::v3_root(),
+            Output::Json,
+        )),
+        Route::OpenApiV3Coordination => Ok(value_response(
+            200,
+            &crate::openapi::v3_coordination(),
+            Output::Json,
+        )),
+        Route::OpenApiV2 => {
+            if req
+                .accept
+                .as_deref()
+                .is_some_and(|a| a.contains("protobuf"))
+            {
+                let mut r = json_response(200, Bytes::from(crate::openapi::v2_protobuf()));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                    ),
+                );
+                Ok(r)
+            } else {
+                Ok(value_response(
+                    200,
+                    &crate::openapi::v2_json(),
+                    Output::Json,
+                ))
+            }
+        }
+        Route::Leases { namespace, name } => {
+            crate::lease_http::handle(shared, &req, namespace.as_deref(), name.as_deref())
+        }
         Route::ApiV1 => Ok(value_response(200, &api_resources(), Output::Json)),
         Route::Pods {
             namespace,
@@ -865,15 +963,26 @@ fn authenticate(
         }
         None if is_public(path) => Ok(()),
         None => {
+            let r = route(path);
             if let Route::Pods {
                 namespace, name, ..
-            } = route(path)
+            } = r
             {
                 let verb = verb_of(method, name.is_some(), is_watch);
                 Err(ApiError::forbidden(
                     "system:anonymous",
                     verb,
                     "pods",
+                    name.as_deref().unwrap_or(""),
+                    namespace.as_deref().unwrap_or(""),
+                ))
+            } else if let Route::Leases { namespace, name } = r {
+                let verb = verb_of(method, name.is_some(), is_watch);
+                Err(ApiError::forbidden_in(
+                    "system:anonymous",
+                    verb,
+                    crate::lease::GROUP,
+                    crate::lease::RESOURCE,
                     name.as_deref().unwrap_or(""),
                     namespace.as_deref().unwrap_or(""),
                 ))
@@ -1003,8 +1112,9 @@ async fn hang(shared: &Shared) -> BodyError {
     BodyError("request hung by fault injection; server shutting down")
 }
 
-/// The service function. It fails (and hyper closes the connection without an answer) only for
+/// The service function (one story: log, fault, authenticate, dispatch, decorate). It fails (and hyper closes the connection without an answer) only for
 /// a request hung by fault injection when the server shuts down.
+#[allow(clippy::too_many_lines)]
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
@@ -1075,6 +1185,7 @@ pub(crate) async fn handle(
             content_type: entry.content_type.clone(),
             body: body.clone(),
             cut_watch: decision.cut_watch,
+            user_agent: entry.user_agent.clone(),
         };
         dispatch(&shared, incoming).await
     };
@@ -1168,6 +1279,17 @@ mod tests {
             }
         ));
         assert!(matches!(route("/apis/apps/v1"), Route::NotFound));
+        assert!(matches!(
+            route("/apis/coordination.k8s.io/v1/namespaces/a/leases/b"),
+            Route::Leases { name: Some(_), .. }
+        ));
+        assert!(matches!(
+            route("/apis/coordination.k8s.io/v1/leases"),
+            Route::Leases {
+                namespace: None,
+                ..
+            }
+        ));
         assert!(matches!(route("/"), Route::Root));
     }
 }

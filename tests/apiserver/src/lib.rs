@@ -1,7 +1,9 @@
-//! A test Kubernetes API server for pods.
+//! A test Kubernetes API server for pods and leases.
 //!
 //! `test-apiserver` implements the part of the Kubernetes API that `kyuubi-reaper`, `kubectl`
-//! and the Python client use for pods, with a real server's semantics: discovery, list / get /
+//! and the Python client use for pods and for leader-election Leases (`coordination.k8s.io/v1`:
+//! create, replace under `resourceVersion`, patch, server-side apply with field ownership and
+//! conflicts, delete), with a real server's semantics: discovery, list / get /
 //! create / replace / delete / watch of pods (cluster-wide and namespaced), label and field
 //! selectors, consistent `limit`/`continue` pagination at the first page's resource version,
 //! `resourceVersion` semantics, watch bookmarks and 410 Gone, `DeleteOptions` (dry run, grace
@@ -24,8 +26,13 @@
 pub mod clock;
 pub mod continue_token;
 pub mod faults;
+mod fields;
 pub mod generate;
 mod http;
+mod lease;
+mod lease_http;
+mod openapi;
+mod patch;
 mod pod;
 pub mod seed;
 pub mod selector;

@@ -400,7 +400,7 @@ fn field_invalid(path: &str, value: &str, detail: &str) -> String {
 }
 
 /// Quote a string like Go's `%q`.
-fn go_quote(s: &str) -> String {
+pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -594,6 +594,64 @@ fn validate_label_value(v: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(errs.join("; "))
+    }
+}
+
+/// Why `name` is no valid object name (a DNS-1123 subdomain, `IsDNS1123Subdomain`), as the
+/// details of `metadata.name: Invalid value: "x": <details>`; `None` when it is valid.
+pub(crate) fn dns1123_subdomain_problems(name: &str) -> Option<String> {
+    let mut errs = Vec::new();
+    if name.len() > 253 {
+        errs.push("must be no more than 253 characters".to_string());
+    }
+    if !is_dns1123_subdomain(name) || name.is_empty() {
+        errs.push(regex_error(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+            DNS1123_SUBDOMAIN_FMT,
+            &["example.com"],
+        ));
+    }
+    (!errs.is_empty()).then(|| errs.join("; "))
+}
+
+/// The `Invalid value` messages of a label map (`ValidateLabels`): `(message, field)` per bad
+/// key or value, with `field` like `metadata.labels`.
+pub(crate) fn label_map_problems(
+    labels: &[(String, String)],
+    field: &str,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (k, v) in labels {
+        if let Err(e) = validate_label_key(k) {
+            out.push((
+                format!("Invalid value: {}: {e}", go_quote(k)),
+                field.to_string(),
+            ));
+        }
+        if let Err(e) = validate_label_value(v) {
+            out.push((
+                format!("Invalid value: {}: {e}", go_quote(v)),
+                field.to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// The field selector label of a pod field (`metadata.name`, ...).
+#[must_use]
+pub(crate) fn field_label(f: PodField) -> &'static str {
+    match f {
+        PodField::Name => "metadata.name",
+        PodField::Namespace => "metadata.namespace",
+        PodField::NodeName => "spec.nodeName",
+        PodField::RestartPolicy => "spec.restartPolicy",
+        PodField::SchedulerName => "spec.schedulerName",
+        PodField::ServiceAccountName => "spec.serviceAccountName",
+        PodField::HostNetwork => "spec.hostNetwork",
+        PodField::Phase => "status.phase",
+        PodField::PodIp => "status.podIP",
+        PodField::NominatedNodeName => "status.nominatedNodeName",
     }
 }
 

@@ -485,6 +485,40 @@ impl TestApiServer {
         lock(&self.shared.store).len()
     }
 
+    /// Add or replace a lease (`coordination.k8s.io/v1`) as given, without API semantics (no
+    /// validation, `managedFields` kept as they are): missing `uid` and `creationTimestamp` are
+    /// filled in, the namespace defaults to `default`, and the lease gets a new resource version
+    /// from the counter pods use. Returns the stored object.
+    pub fn put_lease(&self, lease: &Value) -> Result<Value, Error> {
+        let now = self.now();
+        Ok(crate::lease::put(
+            &mut lock(&self.shared.store),
+            lease,
+            now,
+        )?)
+    }
+
+    /// One lease, if it exists.
+    #[must_use]
+    pub fn get_lease(&self, namespace: &str, name: &str) -> Option<Value> {
+        lock(&self.shared.store)
+            .leases
+            .get(namespace, name)
+            .cloned()
+    }
+
+    /// All leases, ordered by namespace then name.
+    #[must_use]
+    pub fn leases(&self) -> Vec<Value> {
+        lock(&self.shared.store).leases.all().cloned().collect()
+    }
+
+    /// Remove a lease at once, without API semantics. Returns whether it existed.
+    #[must_use]
+    pub fn remove_lease(&self, namespace: &str, name: &str) -> bool {
+        crate::lease::remove(&mut lock(&self.shared.store), namespace, name)
+    }
+
     /// The current resource version.
     #[must_use]
     pub fn resource_version(&self) -> u64 {

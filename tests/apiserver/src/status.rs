@@ -28,6 +28,18 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+fn name_group_kind(name: &str, group: &str, kind: &str) -> Value {
+    let mut m = Map::new();
+    if !name.is_empty() {
+        m.insert("name".into(), Value::from(name));
+    }
+    if !group.is_empty() {
+        m.insert("group".into(), Value::from(group));
+    }
+    m.insert("kind".into(), Value::from(kind));
+    Value::Object(m)
+}
+
 fn name_kind(name: &str, kind: &str) -> Value {
     let mut m = Map::new();
     if !name.is_empty() {
@@ -91,6 +103,109 @@ impl ApiError {
         );
         e.details = Some(Box::new(name_kind(name, resource)));
         e
+    }
+
+    /// `<resource>.<group> "name" not found` (404 `NotFound`) for a resource of a named group.
+    #[must_use]
+    pub fn not_found_in(group: &str, resource: &str, name: &str) -> Self {
+        let mut e = Self::new(
+            404,
+            "NotFound",
+            format!("{resource}.{group} \"{name}\" not found"),
+        );
+        e.details = Some(Box::new(name_group_kind(name, group, resource)));
+        e
+    }
+
+    /// `<resource>.<group> "name" already exists` (409 `AlreadyExists`).
+    #[must_use]
+    pub fn already_exists_in(group: &str, resource: &str, name: &str) -> Self {
+        let mut e = Self::new(
+            409,
+            "AlreadyExists",
+            format!("{resource}.{group} \"{name}\" already exists"),
+        );
+        e.details = Some(Box::new(name_group_kind(name, group, resource)));
+        e
+    }
+
+    /// `Operation cannot be fulfilled on <resource>.<group> "<name>": <cause>` (409 `Conflict`).
+    #[must_use]
+    pub fn conflict_in(group: &str, resource: &str, name: &str, cause: &str) -> Self {
+        let mut e = Self::new(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on {resource}.{group} \"{name}\": {cause}"),
+        );
+        e.details = Some(Box::new(name_group_kind(name, group, resource)));
+        e
+    }
+
+    /// The 409 of a server-side apply that would take fields from other managers
+    /// (`errors.NewApplyConflict`): reason `Conflict`, one `FieldManagerConflict` cause per field
+    /// (`(message, field)`).
+    #[must_use]
+    pub fn apply_conflict(message: String, causes: &[(String, String)]) -> Self {
+        let mut e = Self::new(409, "Conflict", message);
+        let causes: Vec<Value> = causes
+            .iter()
+            .map(|(m, f)| json!({"reason": "FieldManagerConflict", "message": m, "field": f}))
+            .collect();
+        e.details = Some(Box::new(json!({ "causes": causes })));
+        e
+    }
+
+    /// An error the API server did not turn into a `Status` itself (a plain Go error from a
+    /// handler): the code, no reason, the error's text as the message.
+    #[must_use]
+    pub fn unknown(code: u16, message: impl Into<String>) -> Self {
+        Self::new(code, "", message)
+    }
+
+    /// 403 `Forbidden` for a resource of a named API group.
+    #[must_use]
+    pub fn forbidden_in(
+        user: &str,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Self {
+        let qualified = format!("{resource}.{group}");
+        let subject = if name.is_empty() {
+            qualified
+        } else {
+            format!("{qualified} \"{name}\"")
+        };
+        let scope = if namespace.is_empty() {
+            "at the cluster scope".to_string()
+        } else {
+            format!("in the namespace \"{namespace}\"")
+        };
+        let mut e = Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" \
+                 in API group \"{group}\" {scope}"
+            ),
+        );
+        e.details = Some(Box::new(name_group_kind(name, group, resource)));
+        e
+    }
+
+    /// 415 `UnsupportedMediaType` for a PATCH whose `Content-Type` is no patch type of a
+    /// built-in resource.
+    #[must_use]
+    pub fn unsupported_patch_type() -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: \
+             application/json-patch+json, application/merge-patch+json, \
+             application/strategic-merge-patch+json, application/apply-patch+yaml",
+        )
     }
 
     /// 400 `BadRequest` with the given message and no details.
@@ -295,7 +410,9 @@ impl ApiError {
         m.insert("metadata".into(), Value::Object(meta));
         m.insert("status".into(), "Failure".into());
         m.insert("message".into(), Value::from(self.message.as_str()));
-        m.insert("reason".into(), Value::from(self.reason));
+        if !self.reason.is_empty() {
+            m.insert("reason".into(), Value::from(self.reason));
+        }
         if let Some(d) = &self.details {
             m.insert("details".into(), (**d).clone());
         }

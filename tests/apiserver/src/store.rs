@@ -245,6 +245,8 @@ pub(crate) struct Store {
     rv_tx: watch::Sender<u64>,
     /// Off while bulk-loading seeds before serving: no history or events are kept.
     recording: bool,
+    /// The leases (`coordination.k8s.io/v1`), which share the resource version counter.
+    pub(crate) leases: crate::lease::Leases,
 }
 
 fn grace_of(v: &Value) -> Option<i64> {
@@ -356,6 +358,7 @@ impl Store {
             config,
             rv_tx,
             recording: true,
+            leases: crate::lease::Leases::default(),
         }
     }
 
@@ -387,6 +390,25 @@ impl Store {
 
     pub(crate) fn new_uid(&mut self) -> String {
         self.uids.uuid()
+    }
+
+    /// A new resource version for a write outside the pod store (a lease): the one counter of
+    /// the server moves, as etcd's revision does for every key.
+    pub(crate) fn bump_rv(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv_tx.send_replace(self.rv);
+        self.rv
+    }
+
+    /// The five random characters `generateName` appends (`utilrand.String`'s alphabet).
+    pub(crate) fn name_suffix(&mut self) -> String {
+        const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        let mut suffix = String::new();
+        for _ in 0..5 {
+            let i = usize::try_from(self.uids.next_u64() % ALPHA.len() as u64).unwrap_or(0);
+            suffix.push(char::from(ALPHA[i]));
+        }
+        suffix
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&Arc<PodRecord>> {

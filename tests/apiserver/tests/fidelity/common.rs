@@ -263,11 +263,14 @@ pub(crate) async fn raw(
         let _ = write!(req, "{k}: {v}\r\n");
     }
     if !body.is_empty() {
-        let _ = write!(
-            req,
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
+        // application/json unless the caller names another type (a patch)
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req.push_str("Content-Type: application/json\r\n");
+        }
+        let _ = write!(req, "Content-Length: {}\r\n", body.len());
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).await.unwrap();

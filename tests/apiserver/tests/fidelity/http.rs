@@ -881,3 +881,273 @@ async fn no_cluster_wide_delete_collection() {
             .is_none()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_over_http() {
+    let f = fixture_server("leases-http").await;
+    // discovery: the group, its version, and the resource
+    let apis = get(&f.server, "/apis").await.json();
+    assert_eq!(
+        apis["groups"],
+        json!([{"name": "coordination.k8s.io",
+            "versions": [{"groupVersion": "coordination.k8s.io/v1", "version": "v1"}],
+            "preferredVersion": {"groupVersion": "coordination.k8s.io/v1", "version": "v1"}}])
+    );
+    let group = get(&f.server, "/apis/coordination.k8s.io").await.json();
+    assert_eq!(group["kind"], "APIGroup");
+    let v1 = get(&f.server, "/apis/coordination.k8s.io/v1").await.json();
+    assert_eq!(v1["groupVersion"], "coordination.k8s.io/v1");
+    let leases = &v1["resources"][0];
+    assert_eq!(
+        (&leases["name"], &leases["kind"], &leases["namespaced"]),
+        (&json!("leases"), &json!("Lease"), &json!(true))
+    );
+    assert!(
+        leases["verbs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("patch"))
+    );
+
+    let base = "/apis/coordination.k8s.io/v1/namespaces/spark/leases";
+    let lease = br#"{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"reaper"},
+        "spec":{"holderIdentity":"a","leaseDurationSeconds":15,"renewTime":"2026-03-01T13:00:00.5+01:00"}}"#;
+    // a MicroTime needs six fractional digits, as metav1.MicroTime parses it
+    let r = raw(
+        &f.server,
+        "POST",
+        &format!("{base}?fieldManager=elector"),
+        &[],
+        lease,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "Lease in version \"v1\" cannot be handled as a Lease: parsing time \"2026-03-01T13:00:00.5+01:00\" \
+         as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse \".5+01:00\" as \".000000\""
+    );
+    let lease = String::from_utf8_lossy(lease).replace(".5+01:00", ".500000+01:00");
+    let r = raw(
+        &f.server,
+        "POST",
+        &format!("{base}?fieldManager=elector"),
+        &[],
+        lease.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let created = r.json();
+    assert_eq!(created["spec"]["renewTime"], "2026-03-01T12:00:00.500000Z");
+    let rv = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // the field order of the real server, and the creator's managed fields
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(
+        text.starts_with(&format!(
+            "{{\"kind\":\"Lease\",\"apiVersion\":\"coordination.k8s.io/v1\",\"metadata\":{{\"name\":\"reaper\",\
+             \"namespace\":\"spark\",\"uid\":\"{}\",\"resourceVersion\":\"{rv}\",\"creationTimestamp\":\"2026-03-01T12:00:00Z\",\
+             \"managedFields\":[{{\"manager\":\"elector\",\"operation\":\"Update\",\"apiVersion\":\"coordination.k8s.io/v1\",\
+             \"time\":\"2026-03-01T12:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{{\"f:spec\":{{\"f:holderIdentity\":{{}},\
+             \"f:leaseDurationSeconds\":{{}},\"f:renewTime\":{{}}}}}}}}]}},\"spec\":{{\"holderIdentity\":\"a\",",
+            created["metadata"]["uid"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    // resourceVersion from the counter pods use
+    assert_eq!(rv, f.server.resource_version().to_string());
+
+    // PUT with a stale resourceVersion: 409 Conflict with the registry's message
+    let mut stale = created.clone();
+    stale["metadata"]["resourceVersion"] = json!("1");
+    let r = raw(
+        &f.server,
+        "PUT",
+        &format!("{base}/reaper"),
+        &[],
+        stale.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        r.json(),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Operation cannot be fulfilled on leases.coordination.k8s.io \"reaper\": the object has been modified; please apply your changes to the latest version and try again",
+            "reason": "Conflict", "details": {"name": "reaper", "group": "coordination.k8s.io", "kind": "leases"}, "code": 409})
+    );
+
+    // apply: fieldManager is required (422 from ValidatePatchOptions)
+    let apply = [("Content-Type", "application/apply-patch+yaml")];
+    let cfg = b"apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: reaper\nspec:\n  holderIdentity: b\n";
+    let r = raw(&f.server, "PATCH", &format!("{base}/reaper"), &apply, cfg).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.json()["message"],
+        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+    );
+    // a changed field owned by another manager: the Status of an apply conflict
+    let r = raw(
+        &f.server,
+        "PATCH",
+        &format!("{base}/reaper?fieldManager=kubectl"),
+        &apply,
+        cfg,
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        r.json(),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Apply failed with 1 conflict: conflict with \"elector\" using coordination.k8s.io/v1: .spec.holderIdentity",
+            "reason": "Conflict",
+            "details": {"causes": [{"reason": "FieldManagerConflict", "message": "conflict with \"elector\" using coordination.k8s.io/v1", "field": ".spec.holderIdentity"}]},
+            "code": 409})
+    );
+    let r = raw(
+        &f.server,
+        "PATCH",
+        &format!("{base}/reaper?fieldManager=kubectl&force=true"),
+        &apply,
+        cfg,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["spec"]["holderIdentity"], "b");
+    // force on a non-apply patch is refused; unknown fields are dropped with a warning
+    let merge = [("Content-Type", "application/merge-patch+json")];
+    let r = raw(
+        &f.server,
+        "PATCH",
+        &format!("{base}/reaper?force=true"),
+        &merge,
+        br#"{"spec":{}}"#,
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let r = raw(
+        &f.server,
+        "PATCH",
+        &format!("{base}/reaper"),
+        &merge,
+        br#"{"spec":{"bogus":1}}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("warning"),
+        Some("299 - \"unknown field \\\"spec.bogus\\\"\"")
+    );
+    let r = raw(
+        &f.server,
+        "PATCH",
+        &format!("{base}/reaper?fieldValidation=Strict"),
+        &merge,
+        br#"{"spec":{"bogus":1}}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "strict decoding error: unknown field \"spec.bogus\""
+    );
+    let r = raw(
+        &f.server,
+        "PATCH",
+        &format!("{base}/reaper"),
+        &[("Content-Type", "application/json")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(r.status, 415);
+
+    // Table answers, cluster-wide list, and the 405 of writes there
+    let t = raw(
+        &f.server,
+        "GET",
+        "/apis/coordination.k8s.io/v1/leases",
+        &[("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")],
+        b"",
+    )
+    .await
+    .json();
+    assert_eq!(t["kind"], "Table");
+    let cols: Vec<&str> = t["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(cols, ["Name", "Holder", "Age"]);
+    assert_eq!(t["rows"][0]["cells"], json!(["reaper", "b", "0s"]));
+    assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    let r = raw(
+        &f.server,
+        "DELETE",
+        "/apis/coordination.k8s.io/v1/leases",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 405);
+    let list = get(&f.server, base).await.json();
+    assert_eq!(list["kind"], "LeaseList");
+    assert!(
+        list["items"][0].get("kind").is_none(),
+        "list items carry no kind"
+    );
+
+    // delete: a Status, then 404
+    let r = raw(&f.server, "DELETE", &format!("{base}/reaper"), &[], b"").await;
+    assert_eq!(r.status, 200);
+    let s = r.json();
+    assert_eq!(s["status"], "Success");
+    assert_eq!(s["details"]["kind"], "leases");
+    let r = get(&f.server, &format!("{base}/reaper")).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.json()["message"],
+        "leases.coordination.k8s.io \"reaper\" not found"
+    );
+
+    // apply creates when absent: 201
+    let r = raw(
+        &f.server,
+        "PATCH",
+        &format!("{base}/fresh?fieldManager=m"),
+        &apply,
+        b"apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: fresh\nspec:\n  leaseDurationSeconds: 3\n",
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        f.server.get_lease("spark", "fresh").unwrap()["metadata"]["managedFields"][0]["operation"],
+        "Apply"
+    );
+
+    // OpenAPI: v3 root and group document, v2 in protobuf
+    let root = get(&f.server, "/openapi/v3").await.json();
+    let url = root["paths"]["apis/coordination.k8s.io/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let doc = get(&f.server, &url).await.json();
+    assert_eq!(doc["openapi"], "3.0.0");
+    let r = raw(
+        &f.server,
+        "GET",
+        "/openapi/v2",
+        &[(
+            "Accept",
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+        )],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    );
+    assert!(r.body.starts_with(b"\x0a\x032.0"));
+}

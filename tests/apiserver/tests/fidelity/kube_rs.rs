@@ -291,3 +291,85 @@ async fn kube_retries_throttling_and_unavailable() {
         13
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_leases_replace_and_server_side_apply() {
+    use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    use kube::api::{Patch, PatchParams, PostParams};
+
+    let f = fixture_server("kube-lease").await;
+    let api: Api<Lease> = Api::namespaced(client(&f).await, "spark");
+    let now: jiff::Timestamp = "2026-03-01T12:00:00.25Z".parse().unwrap();
+    let lease = Lease {
+        metadata: kube::api::ObjectMeta {
+            name: Some("reaper".into()),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some("a".into()),
+            lease_duration_seconds: Some(15),
+            acquire_time: Some(MicroTime(now)),
+            renew_time: Some(MicroTime(now)),
+            lease_transitions: Some(0),
+            ..Default::default()
+        }),
+    };
+    let pp = PostParams {
+        field_manager: Some("elector".into()),
+        ..PostParams::default()
+    };
+    let created = api.create(&pp, &lease).await.unwrap();
+    let spec = created.spec.clone().unwrap();
+    assert_eq!(spec.renew_time, Some(MicroTime(now)));
+    // replace with the version read, then with the stale one
+    let mut renewed = created.clone();
+    renewed.spec.as_mut().unwrap().renew_time =
+        Some(MicroTime(now + jiff::SignedDuration::from_secs(2)));
+    let renewed = api.replace("reaper", &pp, &renewed).await.unwrap();
+    let err = api.replace("reaper", &pp, &created).await.unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+        }
+        other => panic!("{other}"),
+    }
+    // server-side apply by another manager: conflict, then forced
+    let applied = serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "reaper"}, "spec": {"holderIdentity": "b"}});
+    let err = api
+        .patch(
+            "reaper",
+            &PatchParams::apply("other"),
+            &Patch::Apply(&applied),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 409);
+            assert_eq!(
+                s.message,
+                "Apply failed with 1 conflict: conflict with \"elector\" using coordination.k8s.io/v1: .spec.holderIdentity"
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let forced = api
+        .patch(
+            "reaper",
+            &PatchParams::apply("other").force(),
+            &Patch::Apply(&applied),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.spec.unwrap().holder_identity.as_deref(), Some("b"));
+    assert_ne!(
+        forced.metadata.resource_version,
+        renewed.metadata.resource_version
+    );
+    api.delete("reaper", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(api.get_opt("reaper").await.unwrap().is_none());
+}

@@ -11,4 +11,5 @@ mod common;
 mod http;
 mod kube_rs;
 mod kubectl;
+mod kubectl_leases;
 mod python;

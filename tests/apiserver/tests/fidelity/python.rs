@@ -381,3 +381,129 @@ async fn python_watch_sees_added_modified_deleted() {
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_leases_create_replace_conflict_and_patch() {
+    let f = fixture_server("py-lease").await;
+    let py = python();
+    let kc = f.kubeconfig.to_str().unwrap();
+    let out = run(
+        &py,
+        &[&script("lease_ops.py"), kc, "kyuubi-a", "reaper"],
+        Duration::from_secs(60),
+    )
+    .await;
+    out.ok();
+    let steps: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let step = |n: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == n)
+            .unwrap_or_else(|| panic!("no step {n}: {}", out.stdout))
+            .clone()
+    };
+
+    let created = step("create");
+    assert_eq!(created["ok"], true, "{created}");
+    let c = &created["result"];
+    assert_eq!(c["holder"], "py-a");
+    assert_eq!(c["duration"], 15);
+    // MicroTime keeps the microseconds
+    assert_eq!(c["renewTime"], "2026-03-01T12:00:00.123456+00:00");
+    assert_eq!(c["managers"], json!([["py-elector", "Update"]]));
+    let again = step("create-again");
+    assert_eq!(
+        (again["status"].clone(), again["reason"].clone()),
+        (json!(409), json!("AlreadyExists"))
+    );
+    assert_eq!(
+        again["message"],
+        "leases.coordination.k8s.io \"reaper\" already exists"
+    );
+    assert_eq!(
+        again["details"],
+        json!({"name": "reaper", "group": "coordination.k8s.io", "kind": "leases"})
+    );
+
+    // a replace with the version just read succeeds; one with an older version conflicts
+    let renewed = step("renew");
+    assert_eq!(renewed["ok"], true, "{renewed}");
+    assert_eq!(
+        renewed["result"]["renewTime"],
+        "2026-03-01T12:00:02.123456+00:00"
+    );
+    let rv_read: u64 = step("read")["result"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rv_renewed: u64 = renewed["result"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rv_renewed > rv_read);
+    let stale = step("replace-stale");
+    assert_eq!(stale["status"], 409);
+    assert_eq!(stale["reason"], "Conflict");
+    assert_eq!(
+        stale["message"],
+        "Operation cannot be fulfilled on leases.coordination.k8s.io \"reaper\": the object has \
+         been modified; please apply your changes to the latest version and try again"
+    );
+
+    // the client's patch content types: strategic merge for a dict, JSON patch for a list
+    let strategic = step("patch-strategic");
+    assert_eq!(strategic["ok"], true, "{strategic}");
+    assert_eq!(strategic["result"]["holder"], "py-a");
+    let json_patch = step("patch-json");
+    assert_eq!(json_patch["result"]["transitions"], 1);
+    let merge = step("patch-merge");
+    assert_eq!(merge["result"]["holder"], "py-c");
+    assert_eq!(
+        merge["result"]["managers"],
+        json!([
+            ["OpenAPI-Generator", "Update"],
+            ["py-elector", "Update"],
+            ["py-merge", "Update"]
+        ])
+    );
+    let invalid = step("patch-invalid");
+    assert_eq!(invalid["status"], 422);
+    assert_eq!(
+        invalid["message"],
+        "Lease.coordination.k8s.io \"reaper\" is invalid: spec.leaseDurationSeconds: Invalid \
+         value: 0: must be greater than 0"
+    );
+    assert_eq!(step("list")["result"], json!(["reaper"]));
+    assert_eq!(step("list-all")["result"], json!(["kyuubi-a/reaper"]));
+    assert_eq!(step("delete")["result"], "Success");
+    let gone = step("gone");
+    assert_eq!(gone["status"], 404);
+    assert_eq!(
+        gone["message"],
+        "leases.coordination.k8s.io \"reaper\" not found"
+    );
+
+    let patches: Vec<_> = f
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.content_type.unwrap_or_default())
+        .collect();
+    assert_eq!(
+        patches,
+        [
+            "application/strategic-merge-patch+json",
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json"
+        ]
+    );
+    assert!(f.server.leases().is_empty());
+}

@@ -19,7 +19,9 @@
 //!
 //! Suspects become orphans only when their class is in [`Policy::include`]. With
 //! [`Policy::require_record`] an orphan additionally needs a terminal Kyuubi record that
-//! applies to the pod. Must not: do I/O, read the clock, or know where the state came from.
+//! applies to the pod. [`next_change`] says when a pod's verdict can next change by time
+//! alone, which is when `watch` judges it again. Must not: do I/O, read the clock, or know
+//! where the state came from.
 //!
 //! A record *applies* to a pod unless it names a different namespace, context or pod name than
 //! the pod has (unknown fields match anything). A record that does not apply is still shown as
@@ -387,6 +389,41 @@ pub(crate) fn judge(
         reason: outcome.reason,
         evidence,
     }
+}
+
+/// The earliest instant after `now` at which the judgement of `pod` can change while the pod
+/// and the state stay as they are: the end of its retain period (rule 5), of its batch's
+/// (rule 7), of the engine start timeout and the ZooKeeper state's freshness (rule 8), of the
+/// time a pod may stay Pending (rule 9). `None`: only a change of the pod or the state can
+/// change it. The instant may come early (the judgement is then the same again), never late.
+#[must_use]
+pub(crate) fn next_change(
+    pod: &PodInfo,
+    state: &EngineState,
+    policy: &Policy,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    // Rules 7 to 9 compare with `>`: they change just after their instant.
+    let just_after = |t: Timestamp| t.checked_add(SignedDuration::from_nanos(1)).ok();
+    let plus = |t: Timestamp, d: SignedDuration| t.checked_add(d).ok();
+    let mut instants: Vec<Timestamp> = Vec::new();
+    if let Some(termination) = pod.terminated {
+        instants.extend(plus(termination.at, policy.retain));
+    }
+    if let Some(records) = state.lookup(&pod.tag) {
+        instants.extend(
+            records
+                .batches
+                .iter()
+                .filter_map(BatchRecord::finished_since)
+                .filter_map(|at| plus(at, policy.retain).and_then(just_after)),
+        );
+    }
+    if let Some(zk_as_of) = state.zookeeper_as_of() {
+        instants.extend(plus(zk_as_of, policy.max_state_age).and_then(just_after));
+    }
+    instants.extend(plus(pod.created_at, policy.stuck_after).and_then(just_after));
+    instants.into_iter().filter(|t| *t > now).min()
 }
 
 /// A decision before the evidence is attached.

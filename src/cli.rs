@@ -4,6 +4,7 @@
 //! users read. They hold only what was typed; `config` resolves them into the core's types.
 //! Must not: contain logic beyond value parsing, or leak into the core.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -54,6 +55,12 @@ pub enum Command {
     /// Delete the orphans: exactly the pods judged, behind the safety gate, with dry runs, a
     /// reviewable plan and an audit trail.
     Reap(Box<ReapArgs>),
+    /// Keep reaping as a service: pods are watched, state files followed, orphans deleted as
+    /// their retain period ends; /metrics, /healthz and /readyz over HTTP; optional leader
+    /// election among replicas.
+    Watch(Box<WatchArgs>),
+    /// Print the Kubernetes objects that deploy the tool (YAML, for `kubectl apply -f -`).
+    Manifests(Box<ManifestsArgs>),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -123,13 +130,329 @@ pub struct ReapArgs {
     /// How deletes are made.
     #[command(flatten)]
     pub delete: DeleteArgs,
+    /// Apply a reviewed plan: a `scan -o json` report, whose orphans are deleted with the uid
+    /// and resourceVersion recorded in it (contexts matched by name). No state source is read.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["store", "zk_snapshot", "pods"], help_heading = "Deleting")]
+    pub plan: Option<PathBuf>,
+    /// Refuse a plan older than this.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration, allow_hyphen_values = true, requires = "plan", help_heading = "Deleting")]
+    pub max_plan_age: SignedDuration,
     /// Report format: a table for people, json/yaml (schema `kyuubi-reaper.reap/v1`), or `name`
     /// (namespace/name of each pod deleted, one per line).
     #[arg(short, long, value_enum, default_value_t = OutputArg::Table, value_name = "FORMAT")]
     pub output: OutputArg,
 }
 
-/// Deletion flags of `reap`.
+/// `watch`'s flags.
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .multiple(true)
+        .args(["store", "zk_snapshot"])
+))]
+pub struct WatchArgs {
+    /// What every judging command shares (pods always come from a cluster).
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// How deletes are made.
+    #[command(flatten)]
+    pub delete: DeleteArgs,
+    /// How the service runs.
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+/// The service flags of `watch`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Service")]
+pub struct ServiceArgs {
+    /// Address of the HTTP server for /metrics, /healthz and /readyz.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9464")]
+    pub listen: SocketAddr,
+    /// A full relist of the pods and reload of the state this often; watch events and state
+    /// file changes keep both current in between.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = positive_duration)]
+    pub resync: SignedDuration,
+    /// How often the state files are checked for changes besides file notifications, which
+    /// shared volumes often do not deliver.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
+    pub state_poll: SignedDuration,
+    /// The sliding window over which --max-deletions counts deletes.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = positive_duration)]
+    pub window: SignedDuration,
+    /// Log format on stderr: `text` for people, `json` (one object per line) for collectors.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text, value_name = "FORMAT")]
+    pub log_format: LogFormatArg,
+    /// Elect one leader among replicas with a `coordination.k8s.io/v1` Lease: only the leader
+    /// deletes; the others keep their pods and state current and take over when it stops.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// The Lease's name.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "kyuubi-reaper",
+        requires = "leader_elect"
+    )]
+    pub lease_name: String,
+    /// The Lease's namespace (default: the namespace of the first context, or of the pod when
+    /// in-cluster).
+    #[arg(long, value_name = "NS", requires = "leader_elect")]
+    pub lease_namespace: Option<String>,
+    /// How long the lease holds without renewal. The leader stops deleting when it could not
+    /// renew for two thirds of it; another replica takes over once it has passed.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = positive_duration, requires = "leader_elect")]
+    pub lease_duration: SignedDuration,
+    /// This replica's identity in the Lease (default: `$POD_NAME` or the host name, and a random
+    /// suffix).
+    #[arg(long, value_name = "ID", requires = "leader_elect")]
+    pub lease_identity: Option<String>,
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+// ---- manifests: owned by the manifests work ----
+
+/// `manifests`' flags. Flags that do not apply to the kind asked for are refused, not ignored.
+#[derive(Debug, Args)]
+#[command(after_long_help = MANIFESTS_AFTER_HELP)]
+#[allow(clippy::struct_excessive_bools)] // independent switches of one command line
+pub struct ManifestsArgs {
+    /// What to deploy: `cronjob` (a `CronJob` running `reap --yes`), `deployment` (`watch`, two
+    /// replicas with leader election) or `sidecar` (`watch` in Kyuubi's own pod, next to its
+    /// store).
+    #[arg(value_enum)]
+    pub kind: ManifestKindArg,
+    /// The namespace of the tool's objects (`sidecar`: Kyuubi's namespace).
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: String,
+    /// The container image of the tool; its entrypoint must be the `kyuubi-reaper` binary.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// The name of every object, of the container and of the Lease: a DNS label of at most 52
+    /// characters starting with a letter (a `CronJob`'s limit).
+    #[arg(long, value_name = "NAME", default_value = "kyuubi-reaper")]
+    pub name: String,
+
+    /// A Kyuubi metadata store file, as a path inside the container (under a --state-claim or
+    /// --state-volume directory). Repeatable.
+    #[arg(long, value_name = "PATH", help_heading = "State")]
+    pub store: Vec<String>,
+    /// ZooKeeper's files (a data directory or a snapshot), as a path inside the container.
+    /// Repeatable.
+    #[arg(long, value_name = "PATH", help_heading = "State")]
+    pub zk_snapshot: Vec<String>,
+    /// cronjob, deployment: a `PersistentVolumeClaim` holding state files, mounted read-only at
+    /// DIR (default: --state-mount). Repeatable, one directory each (Kyuubi's store and
+    /// ZooKeeper's data are usually on different claims).
+    #[arg(long, value_name = "CLAIM[:DIR]", help_heading = "State")]
+    pub state_claim: Vec<String>,
+    /// sidecar: a volume of Kyuubi's pod holding its store, mounted read-only in the sidecar at
+    /// DIR (default: --state-mount). Repeatable.
+    #[arg(long, value_name = "VOLUME[:DIR]", help_heading = "State")]
+    pub state_volume: Vec<String>,
+    /// Where a --state-claim or --state-volume without `:DIR` is mounted.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/lib/kyuubi",
+        help_heading = "State"
+    )]
+    pub state_mount: String,
+
+    /// A namespace whose pods are reaped: a `Role` and `RoleBinding` in each (default:
+    /// --namespace). Repeatable.
+    #[arg(
+        long,
+        value_name = "NS",
+        conflicts_with = "all_namespaces",
+        help_heading = "Reaping"
+    )]
+    pub reap_namespace: Vec<String>,
+    /// Reap the pods of every namespace (a `ClusterRole` and `ClusterRoleBinding`).
+    #[arg(short = 'A', long, help_heading = "Reaping")]
+    pub all_namespaces: bool,
+    /// Passed to the tool: leave terminated pods alone for this long (the tool's default: 10m).
+    #[arg(long, value_name = "DURATION", value_parser = duration_text, allow_hyphen_values = true, help_heading = "Reaping")]
+    pub retain: Option<String>,
+    /// Passed to the tool: suspect classes to delete as orphans (comma-separated or repeated).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "CLASS",
+        value_delimiter = ',',
+        help_heading = "Reaping"
+    )]
+    pub include: Vec<IncludeArg>,
+    /// An argument appended to the tool's command line, e.g.
+    /// `--extra-arg=--ha-namespace=prod/kyuubi`. Repeatable. The whole command line is checked
+    /// as the tool would check it; flags the manifests set themselves (namespaces, state paths,
+    /// --deadline, --listen, leader election) cannot be changed this way.
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        help_heading = "Reaping"
+    )]
+    pub extra_arg: Vec<String>,
+    /// cronjob, deployment: add a `ValidatingAdmissionPolicy` and its binding that deny the
+    /// tool's `ServiceAccount` the DELETE of any pod that is not a Kyuubi driver pod (labels
+    /// `kyuubi-unique-tag`, `spark-app-selector`, `spark-role=driver`): RBAC cannot filter by
+    /// label. Kubernetes 1.30 or newer.
+    #[arg(long, help_heading = "Reaping")]
+    pub admission_guard: bool,
+
+    /// cronjob: when to run, five cron fields or a macro such as @hourly [default: */10 * * * *]
+    #[arg(long, value_name = "CRON", help_heading = "CronJob")]
+    pub schedule: Option<String>,
+    /// cronjob: the run's --deadline; the Job's `activeDeadlineSeconds` is two minutes longer
+    /// [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = duration_text, allow_hyphen_values = true, help_heading = "CronJob")]
+    pub deadline: Option<String>,
+
+    /// deployment: the number of replicas [default: 2, or 1 with --no-leader-elect]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100), help_heading = "Deployment")]
+    pub replicas: Option<u16>,
+    /// deployment: elect one leader among the replicas with a Lease (the default); only the
+    /// leader deletes.
+    #[arg(long, overrides_with = "no_leader_elect", help_heading = "Deployment")]
+    pub leader_elect: bool,
+    /// deployment: no leader election (one replica only).
+    #[arg(long, overrides_with = "leader_elect", help_heading = "Deployment")]
+    pub no_leader_elect: bool,
+    /// deployment: the Lease's name (default: --name), in --namespace.
+    #[arg(long, value_name = "NAME", help_heading = "Deployment")]
+    pub lease_name: Option<String>,
+    /// deployment, sidecar: the container port of /metrics, /healthz and /readyz
+    /// [default: 9464]
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Deployment")]
+    pub port: Option<u16>,
+
+    /// sidecar (required): the `ServiceAccount` Kyuubi's pod runs as; the sidecar shares it, so
+    /// the pod RBAC is bound to it.
+    #[arg(long, value_name = "NAME", help_heading = "Sidecar")]
+    pub service_account: Option<String>,
+    /// sidecar: what to print: `rbac` (for `kubectl apply -f -`), `patch` (a strategic merge
+    /// patch adding the container to Kyuubi's workload, for `kubectl patch --patch-file`) or
+    /// `container` (the container alone, for a chart's extra containers) [default: rbac]
+    #[arg(long, value_enum, value_name = "WHAT", help_heading = "Sidecar")]
+    pub print: Option<SidecarPrintArg>,
+    /// sidecar, with --print patch: Kyuubi's workload, named in the patch's instructions
+    /// [default: statefulset/kyuubi]
+    #[arg(long, value_name = "KIND/NAME", help_heading = "Sidecar")]
+    pub workload: Option<String>,
+
+    /// The container's CPU request.
+    #[arg(
+        long,
+        value_name = "QUANTITY",
+        default_value = "50m",
+        help_heading = "Container"
+    )]
+    pub cpu_request: String,
+    /// The container's CPU limit (default: none, so the tool is never throttled).
+    #[arg(long, value_name = "QUANTITY", help_heading = "Container")]
+    pub cpu_limit: Option<String>,
+    /// The container's memory request.
+    #[arg(
+        long,
+        value_name = "QUANTITY",
+        default_value = "128Mi",
+        help_heading = "Container"
+    )]
+    pub memory_request: String,
+    /// The container's memory limit. `watch` holds about 1-2 KB per candidate pod: 512Mi is
+    /// ample for 100,000 of them.
+    #[arg(
+        long,
+        value_name = "QUANTITY",
+        default_value = "512Mi",
+        help_heading = "Container"
+    )]
+    pub memory_limit: String,
+    /// The numeric user the container runs as (never root); it must be able to read the state
+    /// files.
+    #[arg(long, value_name = "UID", default_value_t = 65532, value_parser = clap::value_parser!(u32).range(1..=2_147_483_647), help_heading = "Container")]
+    pub run_as_user: u32,
+    /// The numeric group the container runs as.
+    #[arg(long, value_name = "GID", default_value_t = 65532, value_parser = clap::value_parser!(u32).range(1..=2_147_483_647), help_heading = "Container")]
+    pub run_as_group: u32,
+}
+
+/// The end of `manifests --help`: how each kind is applied.
+const MANIFESTS_AFTER_HELP: &str = "\
+Output is YAML built from the Kubernetes API types, the same bytes for the same flags.
+
+  cronjob     ServiceAccount, RBAC, CronJob (+ admission policy):  | kubectl apply -f -
+  deployment  ServiceAccount, RBAC, Lease RBAC, Deployment, Service (+ admission policy):
+              | kubectl apply -f -
+  sidecar     --print rbac (default): RBAC for Kyuubi's ServiceAccount:  | kubectl apply -f -
+              --print patch: a strategic merge patch adding the container (and its /tmp
+              volume) to Kyuubi's pod template:
+              > reaper.yaml && kubectl -n NS patch statefulset/kyuubi --patch-file reaper.yaml
+              --print container: the container alone, to paste into a chart's values.
+
+RBAC: pods get, list, watch, delete (one rule set for every kind), in each --reap-namespace or
+cluster-wide with -A; with leader election, leases get and update on the one Lease by name, and
+create. Every container runs as a numeric non-root user with a read-only root filesystem, no
+privilege escalation, all capabilities dropped and the RuntimeDefault seccomp profile; /tmp is
+an emptyDir. The state volumes are mounted read-only and no fsGroup is set, so nothing on
+Kyuubi's volumes is ever changed.
+
+Example:
+  kyuubi-reaper manifests deployment -n kyuubi --image registry.example/kyuubi-reaper:0.1.0 \\
+    --state-claim kyuubi-data --store /var/lib/kyuubi/kyuubi_state_store.db \\
+    --reap-namespace spark --admission-guard | kubectl apply -f -";
+
+/// What `manifests` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ManifestKindArg {
+    /// A `CronJob` running `reap --yes`.
+    Cronjob,
+    /// A Deployment running `watch` (two replicas with leader election).
+    Deployment,
+    /// The container to add to Kyuubi's own pod, running `watch` on its store file.
+    Sidecar,
+}
+
+/// `manifests --include` values: the tool's suspect classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IncludeArg {
+    /// Pods still running whose batch ended more than --retain ago.
+    LeakedRunning,
+    /// Running pods with neither a ZooKeeper registration nor a batch row.
+    UnregisteredRunning,
+    /// Pods Pending for longer than the tool's --stuck-after.
+    StuckPending,
+}
+
+/// `manifests sidecar --print` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SidecarPrintArg {
+    /// The `Role`s and `RoleBinding`s for Kyuubi's `ServiceAccount` (`kubectl apply -f -`).
+    Rbac,
+    /// A strategic merge patch for Kyuubi's `StatefulSet` or Deployment (`kubectl patch`).
+    Patch,
+    /// The container alone.
+    Container,
+}
+
+/// A duration as typed, checked with the tool's own parser and passed on unchanged.
+fn duration_text(value: &str) -> Result<String, String> {
+    crate::duration::parse(value).map(|_| value.trim().to_string())
+}
+
+// ---- end of manifests ----
+
+/// Deletion flags of `reap` and `watch`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Deleting")]
 pub struct DeleteArgs {
@@ -138,20 +461,16 @@ pub struct DeleteArgs {
     /// admission, and removes nothing.
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_name = "MODE")]
     pub dry_run: Option<DryRunArg>,
-    /// Delete without asking (required when stdin is not a terminal).
+    /// Delete without asking (`reap`: required when stdin is not a terminal; `watch`: required
+    /// unless --dry-run, as a service has no terminal to ask on).
     #[arg(short = 'y', long)]
     pub yes: bool,
-    /// Apply a reviewed plan: a `scan -o json` report, whose orphans are deleted with the uid
-    /// and resourceVersion recorded in it (contexts matched by name). No state source is read.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["store", "zk_snapshot", "pods"])]
-    pub plan: Option<PathBuf>,
-    /// Refuse a plan older than this.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration, allow_hyphen_values = true, requires = "plan")]
-    pub max_plan_age: SignedDuration,
-    /// Refuse the whole run (nothing deleted) when more orphans than this are found.
+    /// Refuse the whole run (nothing deleted) when more orphans than this are found; `watch`
+    /// counts the deletes of the last --window.
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub max_deletions: usize,
-    /// Refuse the whole run when orphans are more than this fraction of the candidate pods.
+    /// Refuse the whole run when orphans are more than this fraction of the candidate pods
+    /// (`watch`: of each round of deletes).
     #[arg(long, value_name = "RATIO", default_value_t = 0.8, value_parser = ratio)]
     pub max_orphan_ratio: f64,
     /// DELETE requests per second per API server, on average (client-side rate limit).

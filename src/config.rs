@@ -11,7 +11,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::classify::{Policy, SuspectClass};
-use crate::cli::{ColorArg, DryRunArg, GlobalArgs, JudgeArgs, OutputArg, ReapArgs, ScanArgs};
+use crate::cli::{
+    ColorArg, DryRunArg, GlobalArgs, JudgeArgs, OutputArg, ReapArgs, ScanArgs, WatchArgs,
+};
 use crate::error::Error;
 use crate::k8s::Namespaces;
 use crate::k8s::request::RequestPolicy;
@@ -349,22 +351,20 @@ impl ReapConfig {
     pub(crate) fn from_args(args: &ReapArgs) -> Result<Self, Error> {
         if let Some(path) = &args.judge.pods.pods {
             return Err(Error::Usage(format!(
-                "reap cannot take --pods {}: a pod file names no cluster to delete from. Use                  `scan --pods` to judge a file, or reap from the cluster (--kubeconfig,                  --context)",
+                "reap cannot take --pods {}: a pod file names no cluster to delete from. Use \
+                 `scan --pods` to judge a file, or reap from the cluster (--kubeconfig, \
+                 --context)",
                 path.display()
             )));
         }
         let d = &args.delete;
         Ok(Self {
             judge: JudgeConfig::from_args(&args.judge)?,
-            plan: d.plan.clone().map(|path| PlanInput {
+            plan: args.plan.clone().map(|path| PlanInput {
                 path,
-                max_age: d.max_plan_age,
+                max_age: args.max_plan_age,
             }),
-            mode: match d.dry_run {
-                None => DeleteMode::Send,
-                Some(DryRunArg::Client) => DeleteMode::DryRunClient,
-                Some(DryRunArg::Server) => DeleteMode::DryRunServer,
-            },
+            mode: delete_mode(d.dry_run),
             yes: d.yes,
             blast_radius: BlastRadius {
                 max_deletions: d.max_deletions,
@@ -379,6 +379,129 @@ impl ReapConfig {
             audit_log: d.audit_log.clone(),
             format: format(args.output),
         })
+    }
+}
+
+/// Leader election among `watch` replicas (`--leader-elect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeaderConfig {
+    /// The Lease's name.
+    pub lease_name: String,
+    /// The Lease's namespace; `None`: the first context's namespace.
+    pub lease_namespace: Option<String>,
+    /// How long the lease holds without renewal.
+    pub lease_duration: std::time::Duration,
+    /// This replica's identity.
+    pub identity: String,
+}
+
+/// Everything `watch` needs, resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct WatchConfig {
+    /// Sources, pods (always a cluster), policy and requests; `requests.deadline` bounds each
+    /// round of deletes.
+    pub judge: JudgeConfig,
+    /// Send, or which dry run.
+    pub mode: DeleteMode,
+    /// The blast-radius limits; `max_deletions` counts over `window`.
+    pub blast_radius: BlastRadius,
+    /// The sliding window of `max_deletions`.
+    pub window: std::time::Duration,
+    /// Rate limit and concurrency.
+    pub pace: Pace,
+    /// `--grace-period` for pods that still run.
+    pub grace_period: Option<u32>,
+    /// `--audit-log`.
+    pub audit_log: Option<PathBuf>,
+    /// The HTTP server's address.
+    pub listen: std::net::SocketAddr,
+    /// Full relist and state reload interval.
+    pub resync: std::time::Duration,
+    /// State file polling interval.
+    pub state_poll: std::time::Duration,
+    /// Leader election, when on.
+    pub leader: Option<LeaderConfig>,
+}
+
+impl WatchConfig {
+    /// Resolves `watch`'s flags. A pod file is refused, and deleting needs `--yes`.
+    pub(crate) fn from_args(args: &WatchArgs) -> Result<Self, Error> {
+        if let Some(path) = &args.judge.pods.pods {
+            return Err(Error::Usage(format!(
+                "watch cannot take --pods {}: it watches the pods of a cluster (--kubeconfig, \
+                 --context)",
+                path.display()
+            )));
+        }
+        let d = &args.delete;
+        let mode = delete_mode(d.dry_run);
+        if !mode.is_dry_run() && !d.yes {
+            return Err(Error::Usage(
+                "watch deletes orphans as it finds them, with no terminal to ask on: pass --yes \
+                 to delete (or --dry-run to see what it would delete)"
+                    .into(),
+            ));
+        }
+        let s = &args.service;
+        let leader = s.leader_elect.then(|| LeaderConfig {
+            lease_name: s.lease_name.clone(),
+            lease_namespace: s.lease_namespace.clone(),
+            lease_duration: std_duration(s.lease_duration),
+            identity: s.lease_identity.clone().unwrap_or_else(default_identity),
+        });
+        if let Some(leader) = &leader {
+            if leader.lease_duration < std::time::Duration::from_secs(3) {
+                return Err(Error::Usage(
+                    "--lease-duration must be at least 3s: the leader renews at a seventh of it"
+                        .into(),
+                ));
+            }
+            if leader.identity.is_empty() || leader.lease_name.is_empty() {
+                return Err(Error::Usage(
+                    "--lease-name and --lease-identity must not be empty".into(),
+                ));
+            }
+        }
+        Ok(Self {
+            judge: JudgeConfig::from_args(&args.judge)?,
+            mode,
+            blast_radius: BlastRadius {
+                max_deletions: d.max_deletions,
+                max_orphan_ratio: d.max_orphan_ratio,
+            },
+            window: std_duration(s.window),
+            pace: Pace {
+                qps: d.qps,
+                burst: d.burst,
+                concurrency: usize::from(d.concurrency),
+            },
+            grace_period: d.grace_period,
+            audit_log: d.audit_log.clone(),
+            listen: s.listen,
+            resync: std_duration(s.resync),
+            state_poll: std_duration(s.state_poll),
+            leader,
+        })
+    }
+}
+
+/// `$POD_NAME` (set by the manifests), else the host name, with a random suffix: two replicas
+/// on one host, or a restarted pod, are never taken for the holder they replace.
+fn default_identity() -> String {
+    let base = std::env::var("POD_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "kyuubi-reaper".into());
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{base}_{}", &suffix[..8])
+}
+
+fn delete_mode(dry_run: Option<DryRunArg>) -> DeleteMode {
+    match dry_run {
+        None => DeleteMode::Send,
+        Some(DryRunArg::Client) => DeleteMode::DryRunClient,
+        Some(DryRunArg::Server) => DeleteMode::DryRunServer,
     }
 }
 

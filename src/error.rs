@@ -94,6 +94,18 @@ pub enum Refusal {
         /// `--max-deletions`.
         max: usize,
     },
+    /// `watch`: the deletes of the last `--window` and those due now are more than
+    /// `--max-deletions`. The due ones wait until the window has room.
+    WindowDeletions {
+        /// DELETEs sent in the window.
+        sent: usize,
+        /// Orphans due now.
+        due: usize,
+        /// `--max-deletions`.
+        max: usize,
+        /// `--window`.
+        window: jiff::SignedDuration,
+    },
     /// Orphans are a larger share of the candidates than `--max-orphan-ratio`.
     OrphanRatio {
         /// Orphans found.
@@ -123,6 +135,22 @@ pub enum Refusal {
         /// The state sources that were loaded, for the message.
         sources: Vec<String>,
     },
+}
+
+impl Refusal {
+    /// A short name of the refusal, as metrics label it.
+    #[must_use]
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Refusal::StaleState { .. } => "stale-state",
+            Refusal::FutureState { .. } => "future-state",
+            Refusal::HaNamespaceMismatch { .. } => "ha-namespace-mismatch",
+            Refusal::TooManyDeletions { .. } | Refusal::WindowDeletions { .. } => "max-deletions",
+            Refusal::OrphanRatio { .. } => "max-orphan-ratio",
+            Refusal::StalePlan { .. } => "stale-plan",
+            Refusal::EmptyState { .. } => "empty-state",
+        }
+    }
 }
 
 impl fmt::Display for Refusal {
@@ -186,6 +214,19 @@ impl fmt::Display for Refusal {
                 "blast radius: {orphans} orphans to delete, more than --max-deletions {max}; \
                  nothing was deleted (a refused run is never cut down to the limit). Review \
                  them with `scan`, then raise --max-deletions or narrow the run with -n or -l"
+            ),
+            Refusal::WindowDeletions {
+                sent,
+                due,
+                max,
+                window,
+            } => write!(
+                f,
+                "blast radius: {sent} DELETEs in the last {} and {due} orphans due now are more \
+                 than --max-deletions {max}; the due orphans wait until the --window has room \
+                 (none is deleted in part). Review them with `scan`, then raise --max-deletions \
+                 if the backlog is real",
+                crate::duration::human(*window)
             ),
             Refusal::OrphanRatio {
                 orphans,

@@ -132,6 +132,43 @@ pub(crate) fn blast_radius(
     Ok(())
 }
 
+/// A round of deletes of `watch`, against the sliding window of `--max-deletions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// DELETEs sent in the window so far.
+    pub sent: usize,
+    /// Orphans due now (the round).
+    pub due: usize,
+    /// Orphans known now (the round's and those already sent whose pods are still there).
+    pub orphans: usize,
+    /// Candidate pods known now.
+    pub candidates: usize,
+    /// `--window`.
+    pub length: std::time::Duration,
+}
+
+/// The blast radius of one round of `watch`: refused whole when the DELETEs of the window and
+/// the round together are more than `limits.max_deletions`, or when the orphans known now are
+/// more than `limits.max_orphan_ratio` of the candidates known now.
+pub(crate) fn window(round: &Window, limits: &BlastRadius) -> Result<(), Refusal> {
+    if round.sent + round.due > limits.max_deletions {
+        return Err(Refusal::WindowDeletions {
+            sent: round.sent,
+            due: round.due,
+            max: limits.max_deletions,
+            window: SignedDuration::try_from(round.length).unwrap_or(SignedDuration::MAX),
+        });
+    }
+    blast_radius(
+        round.orphans.max(round.due),
+        round.candidates,
+        &BlastRadius {
+            max_deletions: usize::MAX,
+            max_orphan_ratio: limits.max_orphan_ratio,
+        },
+    )
+}
+
 /// Refuses a plan made more than `max_age` before `now`, or more than [`FUTURE_TOLERANCE`]
 /// after it.
 pub(crate) fn plan_age(
@@ -169,6 +206,50 @@ mod tests {
             matching_spaces: matching,
             ha_namespaces: ns,
         }
+    }
+
+    #[test]
+    fn a_watch_round_counts_the_window_and_the_ratio_of_what_is_known_now() {
+        let limits = BlastRadius {
+            max_deletions: 10,
+            max_orphan_ratio: 0.5,
+        };
+        let round = |sent, due, orphans, candidates| Window {
+            sent,
+            due,
+            orphans,
+            candidates,
+            length: std::time::Duration::from_secs(3600),
+        };
+        assert_eq!(window(&round(0, 1, 1, 100), &limits), Ok(()));
+        assert_eq!(window(&round(9, 1, 1, 100), &limits), Ok(()));
+        assert!(matches!(
+            window(&round(9, 2, 2, 100), &limits),
+            Err(Refusal::WindowDeletions {
+                sent: 9,
+                due: 2,
+                max: 10,
+                ..
+            })
+        ));
+        // The ratio: the orphans known now, at least the round's.
+        assert!(matches!(
+            window(&round(0, 1, 60, 100), &limits),
+            Err(Refusal::OrphanRatio {
+                orphans: 60,
+                candidates: 100,
+                ..
+            })
+        ));
+        assert!(matches!(
+            window(&round(0, 3, 0, 4), &limits),
+            Err(Refusal::OrphanRatio {
+                orphans: 3,
+                candidates: 4,
+                ..
+            })
+        ));
+        assert_eq!(window(&round(0, 0, 0, 0), &limits), Ok(()));
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod duration;
 mod error;
 mod gate;
 mod k8s;
+mod manifests;
 mod output;
 mod pipeline;
 mod pod;
@@ -45,18 +46,23 @@ mod reaper;
 mod scan;
 mod selector;
 pub mod state;
+mod watch;
 
 use clap::CommandFactory;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
-use crate::config::{Presentation, ReapConfig, ScanConfig, Verbosity};
+use crate::config::{Presentation, ReapConfig, ScanConfig, Verbosity, WatchConfig};
 pub use crate::error::{Error, ExitCode};
 
 /// Runs a parsed command line. Errors carry their exit code ([`Error::exit_code`]).
 pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
     let presentation = Presentation::from_env(&cli.global);
-    init_logging(presentation);
+    let (service, json_logs) = match &cli.command {
+        Command::Watch(args) => (true, args.service.log_format == cli::LogFormatArg::Json),
+        _ => (false, false),
+    };
+    init_logging(presentation, service, json_logs);
     stdout_is_open()?;
     // Block-buffered: the standard stdout flushes at every newline, a write per line of a
     // report of a million lines. Every command flushes it when its output is complete.
@@ -70,6 +76,11 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             let config = ReapConfig::from_args(args)?;
             runtime()?.block_on(reap::run(&config, presentation, &mut stdout))
         }
+        Command::Watch(args) => {
+            let config = WatchConfig::from_args(args)?;
+            runtime()?.block_on(watch::run(&config, presentation))
+        }
+        Command::Manifests(args) => manifests::run(args, &mut stdout),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "kyuubi-reaper", &mut stdout);
             std::io::Write::flush(&mut stdout).map_err(Error::WriteReport)?;
@@ -115,10 +126,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// Logs go to stderr through tracing: warnings by default, more with `-v`, none with `-q`;
-/// `RUST_LOG` overrides. Coloured as [`Presentation::log_color`] says.
-fn init_logging(presentation: Presentation) {
+/// `RUST_LOG` overrides. Coloured as [`Presentation::log_color`] says; one JSON object per line
+/// with `json` (`watch --log-format json`), with the time. A `service` (`watch`) logs what it
+/// does (info) by default: its log is its report.
+fn init_logging(presentation: Presentation, service: bool, json: bool) {
     let level = match presentation.verbosity {
         Verbosity::Quiet => "error",
+        Verbosity::Normal if service => "info",
         Verbosity::Normal => "warn",
         Verbosity::Verbose(1) => "info",
         Verbosity::Verbose(2) => "debug",
@@ -138,11 +152,16 @@ fn init_logging(presentation: Presentation) {
             "{others},kube_client={kube},kube={kube},kyuubi_reaper={level}"
         ))
     });
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(presentation.log_color)
-        .with_target(false)
-        .without_time()
-        .try_init();
+        .with_target(false);
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder
+            .with_ansi(presentation.log_color)
+            .without_time()
+            .try_init()
+    };
 }

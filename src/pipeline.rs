@@ -99,8 +99,7 @@ pub(crate) async fn judge(
         |name: &str| tracing::debug!("{name} done at {:.3} s", started.elapsed().as_secs_f64());
     // 1. Check every state source before touching a cluster: a bad source fails fast, and
     //    nothing that follows can act on half-loaded state.
-    let zookeeper = open_zookeeper(config)?;
-    let stores = open_stores(config)?;
+    let sources = open_sources(config)?;
     phase("opening the state sources");
 
     // 2. List the candidate pods.
@@ -112,24 +111,7 @@ pub(crate) async fn judge(
         .iter()
         .flat_map(|g| g.listing.pods.iter().map(|p| p.tag.as_str()))
         .collect();
-    let mut state = EngineState::new();
-    for source in zookeeper {
-        let name = source.name();
-        let loaded = source.load_into(&mut state, &|tag| tags.contains(tag));
-        tracing::info!(
-            "{name}: {} engine registrations, {} live",
-            loaded.registrations,
-            loaded.live
-        );
-    }
-    for store in &stores {
-        store
-            .load(&mut state, &|tag| tags.contains(tag))
-            .map_err(|source| Error::LoadStore {
-                path: store.path().to_path_buf(),
-                source,
-            })?;
-    }
+    let state = sources.read(&|tag| tags.contains(tag))?;
     drop(tags);
     phase("reading the state");
 
@@ -156,6 +138,94 @@ pub(crate) async fn judge(
     })
 }
 
+/// The state sources of a run, checked and opened; their records are read once the candidate
+/// tags are known.
+pub(crate) struct Sources {
+    zookeeper: Vec<zk::ZkSource>,
+    stores: Vec<Store>,
+}
+
+/// What the gate checks of a ZooKeeper source, kept after its records are read: `watch` checks
+/// its age again as time passes.
+#[derive(Debug, Clone)]
+pub(crate) struct ZkCheck {
+    /// The source's name.
+    pub name: String,
+    /// Its as-of time.
+    pub as_of: Timestamp,
+    /// The engine spaces it holds.
+    pub engine_spaces: Vec<String>,
+    /// How many of them match an `--ha-namespace`.
+    pub matching_spaces: usize,
+}
+
+impl ZkCheck {
+    /// The source health gate for this source at `now`.
+    pub(crate) fn check(
+        &self,
+        config: &JudgeConfig,
+        now: Timestamp,
+    ) -> Result<(), crate::error::Refusal> {
+        gate::zookeeper(
+            &gate::ZkFacts {
+                source: &self.name,
+                as_of: self.as_of,
+                engine_spaces: &self.engine_spaces,
+                matching_spaces: self.matching_spaces,
+                ha_namespaces: &config.ha_namespaces,
+            },
+            now,
+            config.policy.max_state_age,
+        )
+    }
+}
+
+/// Opens and checks every state source (design §4: a damaged or stale source refuses the run).
+pub(crate) fn open_sources(config: &JudgeConfig) -> Result<Sources, Error> {
+    Ok(Sources {
+        zookeeper: open_zookeeper(config)?,
+        stores: open_stores(config)?,
+    })
+}
+
+impl Sources {
+    /// The gate's facts of the ZooKeeper sources.
+    pub(crate) fn zk_checks(&self) -> Vec<ZkCheck> {
+        self.zookeeper
+            .iter()
+            .map(|source| ZkCheck {
+                name: source.name(),
+                as_of: source.as_of(),
+                engine_spaces: source.engine_spaces().to_vec(),
+                matching_spaces: source.matching_engine_spaces(),
+            })
+            .collect()
+    }
+
+    /// Reads the records of the tags `wanted` accepts from every source.
+    pub(crate) fn read(self, wanted: &dyn Fn(&str) -> bool) -> Result<EngineState, Error> {
+        let mut state = EngineState::new();
+        for source in self.zookeeper {
+            let name = source.name();
+            let loaded = source.load_into(&mut state, wanted);
+            tracing::info!(
+                "{name}: {} engine registrations, {} live",
+                loaded.registrations,
+                loaded.live
+            );
+        }
+        for store in &self.stores {
+            store
+                .load(&mut state, wanted)
+                .map_err(|source| Error::LoadStore {
+                    path: store.path().to_path_buf(),
+                    source,
+                })?;
+        }
+        Ok(state)
+    }
+}
+
 /// Reads every `--zk-snapshot` whole (every seal checked; memory follows the engine spaces, not
 /// the tree) and puts each through the gate: not stale, not from the future, and its
 /// `--ha-namespace` matching the engine spaces the tree holds.
@@ -179,18 +249,15 @@ fn open_zookeeper(config: &JudgeConfig) -> Result<Vec<zk::ZkSource>, Error> {
                  running pod an unregistered-running suspect"
             );
         }
-        gate::zookeeper(
-            &gate::ZkFacts {
-                source: &name,
-                as_of,
-                engine_spaces: source.engine_spaces(),
-                matching_spaces: source.matching_engine_spaces(),
-                ha_namespaces: &config.ha_namespaces,
-            },
-            Timestamp::now(),
-            config.policy.max_state_age,
-        )
-        .map_err(Error::Refused)?;
+        let check = ZkCheck {
+            name,
+            as_of,
+            engine_spaces: source.engine_spaces().to_vec(),
+            matching_spaces: source.matching_engine_spaces(),
+        };
+        check
+            .check(config, Timestamp::now())
+            .map_err(Error::Refused)?;
         sources.push(source);
     }
     Ok(sources)

@@ -8,7 +8,6 @@
 //! or refusal rules (`classify`, `gate`), issue requests itself (`reaper` does, through `k8s`),
 //! or format (`output`).
 
-use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -22,16 +21,17 @@ use crate::error::{Error, ExitCode};
 use crate::gate;
 use crate::k8s::Namespaces;
 use crate::k8s::cluster::Connection;
-use crate::output::reap::{DeleteProgress, PodOutcome, ReapReport, plan_summary, render};
-use crate::output::{Clock, Progress, deliver, printable};
+use crate::output::reap::{
+    DeleteProgress, PodOutcome, ReapReport, outcome_line, plan_summary, render,
+};
+use crate::output::{Clock, Progress, deliver};
 use crate::pipeline::{self, Group};
 use crate::reaper::plan::{self, MAX_PLAN_BYTES, PlanError, Relisted, Target};
-use crate::reaper::{AuditLine, AuditLog, Executor, Outcome, OutcomeKind, Recorder, Results};
+use crate::reaper::{
+    AuditLine, AuditLog, Executor, IN_FLIGHT_GRACE, Outcome, OutcomeKind, RateLimits, Recorder,
+    Results, shutdown_signal,
+};
 use crate::state::SourceSummary;
-
-/// How long deletes in flight may take to finish after SIGINT/SIGTERM before they are
-/// abandoned (and reported as possibly applied).
-pub(crate) const IN_FLIGHT_GRACE: Duration = Duration::from_secs(10);
 
 /// Whether a run may delete without asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,7 @@ async fn execute(
     let executor = Executor::new(
         prepared.connections.clone(),
         config.mode,
-        config.pace,
+        &RateLimits::new(config.pace),
         config.grace_period,
         &recorder,
         cancel.clone(),
@@ -395,32 +395,6 @@ fn ask(targets: &[Target]) -> Result<bool, Error> {
     ))
 }
 
-/// Completes when the process gets SIGINT or SIGTERM (never, if they cannot be watched).
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut int), Ok(mut term)) => {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            _ => std::future::pending().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// The audit trail of a run: the `--audit-log` line, or a line on stderr, and the progress bar.
 struct Trail<'a> {
     run_id: &'a str,
@@ -462,32 +436,9 @@ impl Recorder for Trail<'_> {
                 }
             }
         } else if self.lines {
-            self.bar.println(&human_line(target, outcome));
+            self.bar.println(&outcome_line(target, outcome));
         }
     }
-}
-
-/// One outcome for people on stderr, with control characters escaped.
-fn human_line(target: &Target, outcome: &Outcome) -> String {
-    let mut line = format!(
-        "{} pod {} (tag {}, class {}, uid {}",
-        outcome.kind.as_str(),
-        printable(&target.id.display()),
-        printable(&target.id.tag),
-        target.class,
-        printable(target.id.uid.as_deref().unwrap_or("-")),
-    );
-    if let Some(context) = &target.id.context {
-        let _ = write!(line, ", context {}", printable(context));
-    }
-    if outcome.attempts > 1 {
-        let _ = write!(line, ", {} attempts", outcome.attempts);
-    }
-    line.push(')');
-    if let Some(error) = &outcome.error {
-        let _ = write!(line, ": {}", printable(error));
-    }
-    line
 }
 
 #[cfg(test)]
@@ -522,6 +473,7 @@ mod tests {
 
     #[test]
     fn stderr_lines_escape_control_characters() {
+        use crate::output::printable;
         assert_eq!(printable("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
         assert_eq!(printable("plain-name"), "plain-name");
     }

@@ -1440,3 +1440,75 @@ proptest! {
         }
     }
 }
+
+/// The decision of a judgement, without its wording (ages in reasons change with the clock).
+fn decision(j: &Judgement) -> (Verdict, Class, u8) {
+    (j.verdict, j.class, j.rule)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// `watch` judges a pod again only at `next_change`: until then, whatever the clock says,
+    /// the decision must be the one taken now; and at the instant itself it may change.
+    #[test]
+    fn a_judgement_holds_until_its_next_change(
+        (pods, state, policy) in world(),
+        steps in proptest::collection::vec(0u32..=1_000_000, 1..8),
+    ) {
+        for pod in &pods {
+            let at_now = decision(&judge(pod, &state, &policy, now()));
+            let next = next_change(pod, &state, &policy, now());
+            if let Some(next) = next {
+                prop_assert!(next > now());
+            }
+            // Instants between now and the next change (or up to ten days on when none).
+            let span = next.map_or(SignedDuration::from_hours(240), |n| n.duration_since(now()));
+            for step in &steps {
+                let offset = span.as_nanos() / 1_000_001 * i128::from(*step);
+                let offset = SignedDuration::from_nanos(i64::try_from(offset).unwrap_or(i64::MAX));
+                let t = now().checked_add(offset).unwrap();
+                if next.is_some_and(|n| t >= n) {
+                    continue;
+                }
+                let later = decision(&judge(pod, &state, &policy, t));
+                prop_assert_eq!(later, at_now, "changed at {} before next_change {:?}", t, next);
+            }
+        }
+    }
+}
+
+#[test]
+fn next_change_is_the_end_of_the_retain_period_of_a_terminated_pod() {
+    let policy = Policy::default();
+    let state = state().0;
+    let finished = ago(3);
+    let pod = PodInfo {
+        context: None,
+        namespace: "ns".into(),
+        name: "p-driver".into(),
+        uid: Some("u".into()),
+        resource_version: Some("1".into()),
+        tag: "t".into(),
+        app_id: None,
+        phase: PodPhase::Succeeded,
+        created_at: ago(20),
+        deleting_since: None,
+        terminated: Some(Termination {
+            at: finished,
+            source: TerminationSource::DriverContainer,
+        }),
+    };
+    let next = next_change(&pod, &state, &policy, now()).unwrap();
+    assert_eq!(next, finished.checked_add(policy.retain).unwrap());
+    // At that instant the retain period is over.
+    let j = judge(&pod, &state, &policy, next);
+    assert_ne!(j.class, Class::WithinRetain, "{}", j.reason);
+    let before = judge(
+        &pod,
+        &state,
+        &policy,
+        next.checked_sub(SignedDuration::from_nanos(1)).unwrap(),
+    );
+    assert_eq!(before.class, Class::WithinRetain, "{}", before.reason);
+}

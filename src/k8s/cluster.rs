@@ -10,8 +10,10 @@
 //! errors to exit codes (that is `error.rs`).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use http::StatusCode;
+use jiff::Timestamp;
 use kube::Client;
 use kube::api::{DeleteParams, ListParams, Preconditions, PropagationPolicy};
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
@@ -122,7 +124,7 @@ fn hint(code: u16) -> String {
 }
 
 /// A client for one context.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Connection {
     /// Sends every request of this context under the run's policy.
     pub sender: Sender,
@@ -132,7 +134,24 @@ pub(crate) struct Connection {
     pub default_namespace: String,
     /// The API server's URL: contexts of one server share its rate limit.
     pub server: String,
+    /// A client for long-running watches (`watch`): its read timeout is longer than a watch
+    /// request's `timeoutSeconds`, so a quiet watch is not cut as a stalled answer.
+    pub watch_client: Client,
 }
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("sender", &self.sender)
+            .field("context", &self.context)
+            .field("default_namespace", &self.default_namespace)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long one watch request lasts (`timeoutSeconds`) before it is renewed.
+pub(crate) const WATCH_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The kubeconfig that kube reads when none is given: `$KUBECONFIG` when set (possibly a
 /// `:`-separated list, shown as given), else `~/.kube/config` when it exists.
@@ -207,15 +226,20 @@ pub(crate) async fn connect(
     config.write_timeout = Some(policy.timeout);
     let default_namespace = config.default_namespace.clone();
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|source| ClusterError::Client {
+    let mut watch_config = config.clone();
+    watch_config.read_timeout = Some(WATCH_TIMEOUT + policy.timeout);
+    let client_error = |source| ClusterError::Client {
         context: name.clone(),
         source,
-    })?;
+    };
+    let client = Client::try_from(config).map_err(client_error)?;
+    let watch_client = Client::try_from(watch_config).map_err(client_error)?;
     Ok(Connection {
         sender: Sender::new(client, policy, deadline, None),
         context: name,
         default_namespace,
         server,
+        watch_client,
     })
 }
 
@@ -445,6 +469,41 @@ fn status_text(status: StatusCode, body: &[u8]) -> (String, String) {
     }
 }
 
+/// What one look at the API server's clock tells: its `Date` header (whole seconds), and when
+/// the request was sent and its answer received on the local clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClockSample {
+    /// The `Date` header.
+    pub date: Timestamp,
+    /// Local time when the request was sent.
+    pub sent: Timestamp,
+    /// Local time when the answer was received.
+    pub received: Timestamp,
+}
+
+/// Asks the API server for the time: `GET /version`, which every identity may read, answered
+/// with a `Date` header. `None` when the answer has none; `Err` says why there was no answer.
+pub(crate) async fn clock_sample(connection: &Connection) -> Result<Option<ClockSample>, String> {
+    let request = http::Request::get("/version")
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    let sent = Timestamp::now();
+    let answer = connection.sender.send(&request).await;
+    let received = Timestamp::now();
+    let answer = answer.result.map_err(|failure| {
+        format!(
+            "GET /version{} failed after {} attempt(s): {failure}",
+            in_context(connection.context.as_deref()),
+            answer.attempts
+        )
+    })?;
+    Ok(answer.date.map(|date| ClockSample {
+        date,
+        sent,
+        received,
+    }))
+}
+
 /// One pod to delete, exactly as it was judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DeleteTarget<'a> {
@@ -562,8 +621,9 @@ mod tests {
     fn mock_connection() -> (Connection, Handle) {
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let policy = RequestPolicy::default();
+        let client = Client::new(service, "spark");
         let sender = Sender::new(
-            Client::new(service, "spark"),
+            client.clone(),
             policy,
             Instant::now() + policy.deadline,
             None,
@@ -573,6 +633,7 @@ mod tests {
             context: Some("prod".into()),
             default_namespace: "spark".into(),
             server: "https://prod:6443/".into(),
+            watch_client: client,
         };
         (connection, handle)
     }

@@ -8,7 +8,9 @@
 
 pub(crate) mod cluster;
 pub(crate) mod file;
+pub(crate) mod lease;
 pub(crate) mod request;
+pub(crate) mod watch;
 pub(crate) mod wire;
 pub(crate) mod yaml_items;
 

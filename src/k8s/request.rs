@@ -199,6 +199,15 @@ impl Sender {
         }
     }
 
+    /// The same sender with another deadline (`watch`: each round of deletes has its own).
+    #[must_use]
+    pub(crate) fn with_deadline(&self, deadline: Instant) -> Self {
+        Self {
+            deadline,
+            ..self.clone()
+        }
+    }
+
     /// The same sender with another rate limit.
     #[must_use]
     pub(crate) fn with_limit(&self, limit: Option<RateLimit>) -> Self {

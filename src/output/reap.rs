@@ -347,3 +347,25 @@ impl DeleteProgress {
         self.bar.finish_and_clear();
     }
 }
+/// One outcome for people on stderr, with control characters escaped.
+pub(crate) fn outcome_line(target: &Target, outcome: &Outcome) -> String {
+    let mut line = format!(
+        "{} pod {} (tag {}, class {}, uid {}",
+        outcome.kind.as_str(),
+        printable(&target.id.display()),
+        printable(&target.id.tag),
+        target.class,
+        printable(target.id.uid.as_deref().unwrap_or("-")),
+    );
+    if let Some(context) = &target.id.context {
+        let _ = write!(line, ", context {}", printable(context));
+    }
+    if outcome.attempts > 1 {
+        let _ = write!(line, ", {} attempts", outcome.attempts);
+    }
+    line.push(')');
+    if let Some(error) = &outcome.error {
+        let _ = write!(line, ": {}", printable(error));
+    }
+    line
+}

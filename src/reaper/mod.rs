@@ -14,7 +14,7 @@ pub(crate) mod plan;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -25,6 +25,36 @@ use crate::config::{DeleteMode, Pace};
 use crate::k8s::cluster::{self, CREDENTIALS_HINT, Connection, DeleteAnswer, DeleteTarget};
 use crate::k8s::request::RateLimit;
 use plan::Target;
+
+/// How long deletes in flight may take to finish after SIGINT/SIGTERM before they are
+/// abandoned (and reported as possibly applied).
+pub(crate) const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Completes when the process gets SIGINT or SIGTERM (never, if they cannot be watched).
+pub(crate) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
 
 /// What happened to one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,6 +101,8 @@ pub(crate) struct Outcome {
     pub error: Option<String>,
     /// When it completed.
     pub at: Timestamp,
+    /// From sending the first DELETE to the final answer (`None`: nothing was sent).
+    pub elapsed: Option<std::time::Duration>,
 }
 
 impl Outcome {
@@ -83,6 +115,7 @@ impl Outcome {
             http_status: None,
             error,
             at: Timestamp::now(),
+            elapsed: None,
         }
     }
 }
@@ -158,6 +191,35 @@ impl Results {
     }
 }
 
+/// The client-side rate limits of the API servers (`--qps`, `--burst`), one per server URL,
+/// with the concurrency: made once per run, and shared by every round of deletes of a `watch`.
+#[derive(Debug, Clone)]
+pub(crate) struct RateLimits {
+    pace: Pace,
+    limits: Arc<Mutex<HashMap<String, RateLimit>>>,
+}
+
+impl RateLimits {
+    /// No request made yet.
+    #[must_use]
+    pub(crate) fn new(pace: Pace) -> Self {
+        Self {
+            pace,
+            limits: Arc::default(),
+        }
+    }
+
+    /// The limit of the API server at `server`.
+    fn of(&self, server: &str) -> RateLimit {
+        self.limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(server.to_string())
+            .or_insert_with(|| RateLimit::new(self.pace.qps, self.pace.burst))
+            .clone()
+    }
+}
+
 /// Issues the deletes of a run.
 pub(crate) struct Executor<'a> {
     connections: Vec<Connection>,
@@ -177,19 +239,16 @@ impl<'a> Executor<'a> {
     pub(crate) fn new(
         connections: Vec<Connection>,
         mode: DeleteMode,
-        pace: Pace,
+        limits: &RateLimits,
         grace_period: Option<u32>,
         recorder: &'a dyn Recorder,
         cancel: CancellationToken,
     ) -> Self {
-        let mut limits: HashMap<String, RateLimit> = HashMap::new();
+        let pace = limits.pace;
         let connections = connections
             .into_iter()
             .map(|c| {
-                let limit = limits
-                    .entry(c.server.clone())
-                    .or_insert_with(|| RateLimit::new(pace.qps, pace.burst))
-                    .clone();
+                let limit = limits.of(&c.server);
                 Connection {
                     sender: c.sender.with_limit(Some(limit)).with_cancel(cancel.clone()),
                     ..c
@@ -269,6 +328,7 @@ impl<'a> Executor<'a> {
             DeleteMode::Send => false,
         };
         results.start(index);
+        let started = std::time::Instant::now();
         let request = DeleteTarget {
             namespace: &target.id.namespace,
             name: &target.id.name,
@@ -284,12 +344,14 @@ impl<'a> Executor<'a> {
         };
         let deleted = cluster::delete_pod(connection, &request).await;
         let attempts = deleted.attempts;
+        let elapsed = Some(started.elapsed());
         let outcome = |kind, http_status: Option<u16>, error: Option<String>| Outcome {
             kind,
             attempts,
             http_status,
             error,
             at: Timestamp::now(),
+            elapsed,
         };
         match deleted.answer {
             DeleteAnswer::Accepted if server_dry_run => {
@@ -460,8 +522,9 @@ mod tests {
     fn connection() -> (Connection, Handle) {
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let policy = RequestPolicy::default();
+        let client = kube::Client::new(service, "spark");
         let sender = Sender::new(
-            kube::Client::new(service, "spark"),
+            client.clone(),
             policy,
             Instant::now() + policy.deadline,
             None,
@@ -471,6 +534,7 @@ mod tests {
             context: Some("prod".into()),
             default_namespace: "spark".into(),
             server: "https://prod/".into(),
+            watch_client: client,
         };
         (connection, handle)
     }
@@ -534,7 +598,7 @@ mod tests {
         let executor = Executor::new(
             vec![connection],
             DeleteMode::DryRunClient,
-            pace(4),
+            &RateLimits::new(pace(4)),
             None,
             &log,
             CancellationToken::new(),
@@ -568,7 +632,7 @@ mod tests {
         let executor = Executor::new(
             vec![connection],
             DeleteMode::Send,
-            pace(1),
+            &RateLimits::new(pace(1)),
             None,
             &log,
             CancellationToken::new(),
@@ -612,7 +676,7 @@ mod tests {
         let executor = Executor::new(
             vec![connection],
             DeleteMode::Send,
-            pace(2),
+            &RateLimits::new(pace(2)),
             None,
             &log,
             cancel,

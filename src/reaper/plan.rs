@@ -37,7 +37,14 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    fn from_pod(group: usize, pod: &PodInfo, class: &str, rule: u8, reason: &str) -> Self {
+    /// The target of `pod`, judged an orphan of `class` by `rule`, in group `group`.
+    pub(crate) fn from_pod(
+        group: usize,
+        pod: &PodInfo,
+        class: &str,
+        rule: u8,
+        reason: &str,
+    ) -> Self {
         Self {
             group,
             id: PodRef::of(pod),

@@ -22,11 +22,17 @@ _kyuubi__reaper() {
             kyuubi__reaper,help)
                 cmd="kyuubi__reaper__subcmd__help"
                 ;;
+            kyuubi__reaper,manifests)
+                cmd="kyuubi__reaper__subcmd__manifests"
+                ;;
             kyuubi__reaper,reap)
                 cmd="kyuubi__reaper__subcmd__reap"
                 ;;
             kyuubi__reaper,scan)
                 cmd="kyuubi__reaper__subcmd__scan"
+                ;;
+            kyuubi__reaper,watch)
+                cmd="kyuubi__reaper__subcmd__watch"
                 ;;
             kyuubi__reaper__subcmd__help,completions)
                 cmd="kyuubi__reaper__subcmd__help__subcmd__completions"
@@ -34,11 +40,17 @@ _kyuubi__reaper() {
             kyuubi__reaper__subcmd__help,help)
                 cmd="kyuubi__reaper__subcmd__help__subcmd__help"
                 ;;
+            kyuubi__reaper__subcmd__help,manifests)
+                cmd="kyuubi__reaper__subcmd__help__subcmd__manifests"
+                ;;
             kyuubi__reaper__subcmd__help,reap)
                 cmd="kyuubi__reaper__subcmd__help__subcmd__reap"
                 ;;
             kyuubi__reaper__subcmd__help,scan)
                 cmd="kyuubi__reaper__subcmd__help__subcmd__scan"
+                ;;
+            kyuubi__reaper__subcmd__help,watch)
+                cmd="kyuubi__reaper__subcmd__help__subcmd__watch"
                 ;;
             *)
                 ;;
@@ -47,7 +59,7 @@ _kyuubi__reaper() {
 
     case "${cmd}" in
         kyuubi__reaper)
-            opts="-q -v -h -V --quiet --verbose --color --help --version scan reap completions help"
+            opts="-q -v -h -V --quiet --verbose --color --help --version scan reap watch manifests completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -83,7 +95,7 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__help)
-            opts="scan reap completions help"
+            opts="scan reap watch manifests completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,6 +123,20 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyuubi__subcmd__reaper__subcmd__help__subcmd__manifests)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -152,8 +178,148 @@ _kyuubi__reaper() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kyuubi__subcmd__reaper__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyuubi__subcmd__reaper__subcmd__manifests)
+            opts="-n -A -q -v -h -V --namespace --image --name --store --zk-snapshot --state-claim --state-volume --state-mount --reap-namespace --all-namespaces --retain --include --extra-arg --admission-guard --schedule --deadline --replicas --leader-elect --no-leader-elect --lease-name --port --service-account --print --workload --cpu-request --cpu-limit --memory-request --memory-limit --run-as-user --run-as-group --quiet --verbose --color --help --version cronjob deployment sidecar"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-claim)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-volume)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-mount)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reap-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --include)
+                    COMPREPLY=($(compgen -W "leaked-running unregistered-running stuck-pending" -- "${cur}"))
+                    return 0
+                    ;;
+                --extra-arg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schedule)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --print)
+                    COMPREPLY=($(compgen -W "rbac patch container" -- "${cur}"))
+                    return 0
+                    ;;
+                --workload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu-request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kyuubi__subcmd__reaper__subcmd__reap)
-            opts="-n -A -l -y -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --dry-run --yes --plan --max-plan-age --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --output --quiet --verbose --color --help --version"
+            opts="-n -A -l -y -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --dry-run --yes --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --plan --max-plan-age --output --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,14 +413,6 @@ _kyuubi__reaper() {
                     COMPREPLY=($(compgen -W "client server" -- "${cur}"))
                     return 0
                     ;;
-                --plan)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max-plan-age)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --max-deletions)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -280,6 +438,14 @@ _kyuubi__reaper() {
                     return 0
                     ;;
                 --audit-log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-plan-age)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -399,6 +565,176 @@ _kyuubi__reaper() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json yaml name" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kyuubi__subcmd__reaper__subcmd__watch)
+            opts="-n -A -l -y -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --dry-run --yes --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --listen --resync --state-poll --window --log-format --leader-elect --lease-name --lease-namespace --lease-duration --lease-identity --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ha-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-state-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-pod-file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --include)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stuck-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine-start-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-page-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "client server" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-deletions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-orphan-ratio)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --qps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --burst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace-period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resync)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --lease-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

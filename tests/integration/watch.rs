@@ -507,6 +507,7 @@ fn audited(path: &std::path::Path) -> Vec<(String, String)> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one story: lead, follow, die, take over, stop
 fn two_replicas_one_leader_deletes_the_other_takes_over_and_nothing_is_deleted_twice() {
     let mut pods = vec![driver(
         "spark",

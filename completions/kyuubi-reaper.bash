@@ -193,7 +193,7 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__manifests)
-            opts="-n -A -q -v -h -V --namespace --image --name --store --zk-snapshot --state-claim --state-volume --state-mount --reap-namespace --all-namespaces --retain --include --extra-arg --admission-guard --schedule --deadline --replicas --leader-elect --no-leader-elect --lease-name --port --service-account --print --workload --cpu-request --cpu-limit --memory-request --memory-limit --run-as-user --run-as-group --quiet --verbose --color --help --version cronjob deployment sidecar"
+            opts="-n -A -q -v -h -V --namespace --image --name --store --zk-snapshot --store-url --store-password-secret --zk --state-claim --state-volume --state-mount --reap-namespace --all-namespaces --retain --include --extra-arg --admission-guard --schedule --deadline --replicas --leader-elect --no-leader-elect --lease-name --port --service-account --print --workload --cpu-request --cpu-limit --memory-request --memory-limit --run-as-user --run-as-group --quiet --verbose --color --help --version cronjob deployment sidecar"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -220,6 +220,18 @@ _kyuubi__reaper() {
                     return 0
                     ;;
                 --zk-snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-password-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -319,7 +331,7 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__reap)
-            opts="-n -A -l -y -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --dry-run --yes --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --plan --max-plan-age --output --quiet --verbose --color --help --version"
+            opts="-n -A -l -y -o -q -v -h -V --store --store-url --store-password-file --store-timeout --zk-snapshot --zk-log-dir --zk --zk-timeout --zk-auth-file --zk-tls-ca --zk-tls-cert --zk-tls-key --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --dry-run --yes --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --plan --max-plan-age --output --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,11 +341,47 @@ _kyuubi__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --zk-snapshot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --zk-log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-auth-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -469,7 +517,7 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__scan)
-            opts="-n -A -l -o -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --output --fail-on-orphans --fail-on-suspects --quiet --verbose --color --help --version"
+            opts="-n -A -l -o -q -v -h -V --store --store-url --store-password-file --store-timeout --zk-snapshot --zk-log-dir --zk --zk-timeout --zk-auth-file --zk-tls-ca --zk-tls-cert --zk-tls-key --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --output --fail-on-orphans --fail-on-suspects --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -479,11 +527,47 @@ _kyuubi__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --zk-snapshot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --zk-log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-auth-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -579,7 +663,7 @@ _kyuubi__reaper() {
             return 0
             ;;
         kyuubi__subcmd__reaper__subcmd__watch)
-            opts="-n -A -l -y -q -v -h -V --store --zk-snapshot --zk-log-dir --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --dry-run --yes --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --listen --resync --state-poll --window --log-format --leader-elect --lease-name --lease-namespace --lease-duration --lease-identity --quiet --verbose --color --help --version"
+            opts="-n -A -l -y -q -v -h -V --store --store-url --store-password-file --store-timeout --zk-snapshot --zk-log-dir --zk --zk-timeout --zk-auth-file --zk-tls-ca --zk-tls-cert --zk-tls-key --ha-namespace --max-state-age --allow-empty-state --pods --kubeconfig --context --namespace --all-namespaces --selector --max-pod-file-size --retain --keep-failed --require-record --include --stuck-after --engine-start-timeout --request-timeout --max-retries --deadline --max-page-size --dry-run --yes --max-deletions --max-orphan-ratio --qps --burst --concurrency --grace-period --audit-log --listen --resync --state-poll --store-poll --window --log-format --leader-elect --lease-name --lease-namespace --lease-duration --lease-identity --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -589,11 +673,47 @@ _kyuubi__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --zk-snapshot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --zk-log-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-auth-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zk-tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -710,6 +830,10 @@ _kyuubi__reaper() {
                     return 0
                     ;;
                 --state-poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-poll)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -77,7 +77,7 @@ pub enum Command {
     clap::ArgGroup::new("source")
         .required(true)
         .multiple(true)
-        .args(["store", "zk_snapshot"])
+        .args(["store", "store_url", "zk_snapshot", "zk"])
 ))]
 pub struct ScanArgs {
     /// What every judging command shares.
@@ -121,7 +121,7 @@ pub struct JudgeArgs {
     clap::ArgGroup::new("source")
         .required(true)
         .multiple(true)
-        .args(["store", "zk_snapshot", "plan"])
+        .args(["store", "store_url", "zk_snapshot", "zk", "plan"])
 ))]
 pub struct ReapArgs {
     /// What every judging command shares.
@@ -132,7 +132,7 @@ pub struct ReapArgs {
     pub delete: DeleteArgs,
     /// Apply a reviewed plan: a `scan -o json` report, whose orphans are deleted with the uid
     /// and resourceVersion recorded in it (contexts matched by name). No state source is read.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["store", "zk_snapshot", "pods"], help_heading = "Deleting")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["store", "store_url", "zk_snapshot", "zk", "pods"], help_heading = "Deleting")]
     pub plan: Option<PathBuf>,
     /// Refuse a plan older than this.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration, allow_hyphen_values = true, requires = "plan", help_heading = "Deleting")]
@@ -149,7 +149,7 @@ pub struct ReapArgs {
     clap::ArgGroup::new("source")
         .required(true)
         .multiple(true)
-        .args(["store", "zk_snapshot"])
+        .args(["store", "store_url", "zk_snapshot", "zk"])
 ))]
 pub struct WatchArgs {
     /// What every judging command shares (pods always come from a cluster).
@@ -178,6 +178,10 @@ pub struct ServiceArgs {
     /// shared volumes often do not deliver.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = positive_duration)]
     pub state_poll: SignedDuration,
+    /// How often each --store-url server is asked, with one cheap query, whether its tables
+    /// changed (a change reads the state again).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
+    pub store_poll: SignedDuration,
     /// The sliding window over which --max-deletions counts deletes.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = positive_duration)]
     pub window: SignedDuration,
@@ -250,6 +254,24 @@ pub struct ManifestsArgs {
     /// Repeatable.
     #[arg(long, value_name = "PATH", help_heading = "State")]
     pub zk_snapshot: Vec<String>,
+    /// A Kyuubi metadata store in MySQL/MariaDB or PostgreSQL, as for `scan --store-url` (TLS
+    /// files named in it must be in the image). No password in it: a manifest is stored in the
+    /// cluster as plain text; use --store-password-secret. Repeatable.
+    #[arg(long, value_name = "URL", help_heading = "State")]
+    pub store_url: Vec<String>,
+    /// The key of a Secret in --namespace holding the --store-url password, as `SECRET:KEY`;
+    /// the tool gets it as `$KYUUBI_REAPER_STORE_PASSWORD`.
+    #[arg(
+        long,
+        value_name = "SECRET:KEY",
+        requires = "store_url",
+        help_heading = "State"
+    )]
+    pub store_password_secret: Option<String>,
+    /// A live ZooKeeper ensemble, as for `scan --zk` (`host:port[,host:port...][/chroot]`).
+    /// Repeatable.
+    #[arg(long, value_name = "CONNECT", help_heading = "State")]
+    pub zk: Vec<String>,
     /// cronjob, deployment: a `PersistentVolumeClaim` holding state files, mounted read-only at
     /// DIR (default: --state-mount). Repeatable, one directory each (Kyuubi's store and
     /// ZooKeeper's data are usually on different claims).
@@ -521,6 +543,22 @@ pub struct StateArgs {
     /// Repeat for several Kyuubi instances.
     #[arg(long, value_name = "PATH")]
     pub store: Vec<PathBuf>,
+    /// A Kyuubi metadata store in a database server: `mysql://USER@HOST[:PORT]/DB` or
+    /// `postgresql://USER@HOST[:PORT]/DB` (Kyuubi's `kyuubi.metadata.store.jdbc.url`, as a URL),
+    /// with TLS options `?ssl-mode=VERIFY_IDENTITY&ssl-ca=PATH` (MySQL) or
+    /// `?sslmode=verify-full&sslrootcert=PATH` (PostgreSQL). Read in one read-only
+    /// transaction, only the rows of the candidate pods' tags. The password comes from
+    /// `$KYUUBI_REAPER_STORE_PASSWORD` or --store-password-file (one in the URL works but is
+    /// warned about). Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub store_url: Vec<String>,
+    /// A file holding the password of the --store-url user (its first line).
+    #[arg(long, value_name = "PATH", requires = "store_url")]
+    pub store_password_file: Option<PathBuf>,
+    /// Give up on a --store-url server that does not answer within this (connecting, and each
+    /// query).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
+    pub store_timeout: SignedDuration,
     /// ZooKeeper's files: a snapshot file (raw, .gz or .snappy), or a data directory
     /// (`version-2/` or its parent), whose newest valid snapshot is read and whose transaction
     /// logs are replayed after it. Read-only. Repeatable.
@@ -530,6 +568,29 @@ pub struct StateArgs {
     /// the logs after the snapshot are replayed from there (also after a single snapshot file).
     #[arg(long, value_name = "PATH", requires = "zk_snapshot")]
     pub zk_log_dir: Option<PathBuf>,
+    /// A live ZooKeeper ensemble, `HOST:PORT[,HOST:PORT…][/CHROOT]` (Kyuubi's
+    /// `kyuubi.ha.addresses`): every engine space of the --ha-namespaces is read after a
+    /// `sync`; a live ephemeral registration means its engine's session is alive. Read-only.
+    /// Repeatable, for several ensembles.
+    #[arg(long, value_name = "CONNECT")]
+    pub zk: Vec<String>,
+    /// Refuse a --zk ensemble that cannot be read whole within this (every server tried; a
+    /// partial read is never used).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, requires = "zk")]
+    pub zk_timeout: SignedDuration,
+    /// A file holding `USER:PASSWORD` for ZooKeeper's `digest` scheme, when the engine spaces'
+    /// ACLs require it (Kyuubi's `kyuubi.ha.zookeeper.auth.type=DIGEST`).
+    #[arg(long, value_name = "PATH", requires = "zk")]
+    pub zk_auth_file: Option<PathBuf>,
+    /// Connect to --zk over TLS, trusting the CA certificates (PEM) of this file only.
+    #[arg(long, value_name = "PATH", requires = "zk")]
+    pub zk_tls_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for --zk over TLS, when the ensemble requires one.
+    #[arg(long, value_name = "PATH", requires_all = ["zk_tls_ca", "zk_tls_key"])]
+    pub zk_tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --zk-tls-cert.
+    #[arg(long, value_name = "PATH", requires = "zk_tls_cert")]
+    pub zk_tls_key: Option<PathBuf>,
     /// Kyuubi's `kyuubi.ha.namespace` (with the ZooKeeper chroot in front, if any:
     /// `chroot/kyuubi`): engine registrations are read from `/<NS>_<version>_<LEVEL>_<TYPE>`.
     /// Repeatable.

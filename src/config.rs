@@ -19,6 +19,8 @@ use crate::k8s::Namespaces;
 use crate::k8s::request::RequestPolicy;
 use crate::output::Format;
 use crate::selector::LabelSelector;
+use crate::state::sql::StoreUrl;
+use crate::state::zk::live::{Ensemble, TlsFiles};
 
 /// Where pods come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +125,17 @@ pub(crate) struct JudgeConfig {
     pub zk_snapshots: Vec<PathBuf>,
     /// ZooKeeper's `dataLogDir`, for the one `--zk-snapshot`.
     pub zk_log_dir: Option<PathBuf>,
+    /// Metadata stores in database servers (`--store-url`).
+    pub store_urls: Vec<StoreUrl>,
+    /// `--store-password-file`, read when the stores are opened (with
+    /// `$KYUUBI_REAPER_STORE_PASSWORD` as the fallback).
+    pub store_password_file: Option<PathBuf>,
+    /// `--store-timeout`.
+    pub store_timeout: std::time::Duration,
+    /// Live ZooKeeper ensembles (`--zk`).
+    pub zk_ensembles: Vec<Ensemble>,
+    /// How the ensembles are read: timeout, TLS, the auth file (read when they are opened).
+    pub zk_live: ZkLiveConfig,
     /// `kyuubi.ha.namespace` values whose engine spaces are read.
     pub ha_namespaces: Vec<String>,
     /// Judge even when the state knows no engine.
@@ -198,10 +211,25 @@ impl JudgeConfig {
                     .into(),
             ));
         }
+        let (store_urls, zk_ensembles) = live_sources(&args.state)?;
+        let zk_live = ZkLiveConfig {
+            timeout: std_duration(args.state.zk_timeout),
+            auth_file: args.state.zk_auth_file.clone(),
+            tls: args.state.zk_tls_ca.clone().map(|ca| TlsFiles {
+                ca,
+                cert: args.state.zk_tls_cert.clone(),
+                key: args.state.zk_tls_key.clone(),
+            }),
+        };
         Ok(Self {
             stores: args.state.store.clone(),
             zk_snapshots: args.state.zk_snapshot.clone(),
             zk_log_dir: args.state.zk_log_dir.clone(),
+            store_urls,
+            store_password_file: args.state.store_password_file.clone(),
+            store_timeout: std_duration(args.state.store_timeout),
+            zk_ensembles,
+            zk_live,
             ha_namespaces,
             allow_empty_state: args.state.allow_empty_state,
             pods,
@@ -223,6 +251,36 @@ impl JudgeConfig {
             },
         })
     }
+}
+
+/// How `--zk` ensembles are read; files are read when the ensembles are opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ZkLiveConfig {
+    /// `--zk-timeout`: the whole read of one ensemble.
+    pub timeout: std::time::Duration,
+    /// `--zk-auth-file`.
+    pub auth_file: Option<PathBuf>,
+    /// `--zk-tls-ca`, with `--zk-tls-cert` and `--zk-tls-key`.
+    pub tls: Option<TlsFiles>,
+}
+
+/// Parses the `--store-url` and `--zk` values, each named in its error.
+fn live_sources(args: &crate::cli::StateArgs) -> Result<(Vec<StoreUrl>, Vec<Ensemble>), Error> {
+    let mut urls = Vec::new();
+    for url in dedup(&args.store_url) {
+        let parsed = StoreUrl::parse(&url).map_err(|e| {
+            // The message may quote the URL: never with its password.
+            Error::Usage(format!("--store-url: {e}"))
+        })?;
+        urls.push(parsed);
+    }
+    let mut ensembles = Vec::new();
+    for connect in dedup(&args.zk) {
+        let parsed =
+            Ensemble::parse(&connect).map_err(|e| Error::Usage(format!("--zk {connect}: {e}")))?;
+        ensembles.push(parsed);
+    }
+    Ok((urls, ensembles))
 }
 
 /// A positive duration from the command line as a `std` one (clap's parsers only let positive
@@ -419,6 +477,8 @@ pub(crate) struct WatchConfig {
     pub resync: std::time::Duration,
     /// State file polling interval.
     pub state_poll: std::time::Duration,
+    /// How often `--store-url` servers are asked whether their tables changed.
+    pub store_poll: std::time::Duration,
     /// Leader election, when on.
     pub leader: Option<LeaderConfig>,
 }
@@ -480,6 +540,7 @@ impl WatchConfig {
             listen: s.listen,
             resync: std_duration(s.resync),
             state_poll: std_duration(s.state_poll),
+            store_poll: std_duration(s.store_poll),
             leader,
         })
     }

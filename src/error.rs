@@ -12,8 +12,10 @@ use crate::k8s::cluster::ClusterError;
 use crate::k8s::file::PodFileError;
 use crate::reaper::plan::PlanError;
 use crate::selector::SelectorError;
+use crate::state::sql::SqlError;
 use crate::state::store::StoreError;
 use crate::state::zk::ZkError;
+use crate::state::zk::live::LiveError;
 
 /// The process exit codes (design §5). Every path out of the program ends in one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,6 +331,24 @@ pub enum Error {
         #[source]
         source: ZkError,
     },
+    /// A metadata store in a database server (`--store-url`) could not be read.
+    #[error("cannot read metadata store {url}")]
+    ReadStoreUrl {
+        /// The URL, its password redacted.
+        url: String,
+        /// What went wrong.
+        #[source]
+        source: SqlError,
+    },
+    /// A live ZooKeeper ensemble (`--zk`) could not be read whole.
+    #[error("cannot read ZooKeeper ensemble {ensemble}")]
+    ReadZooKeeper {
+        /// The connect string, as given.
+        ensemble: String,
+        /// What went wrong.
+        #[source]
+        source: LiveError,
+    },
     /// A `--pods` file could not be read.
     #[error("cannot read pod list {}", path.display())]
     ReadPods {
@@ -386,6 +406,8 @@ impl Error {
             Error::Usage(_)
             | Error::LoadStore { .. }
             | Error::LoadZooKeeper { .. }
+            | Error::ReadStoreUrl { .. }
+            | Error::ReadZooKeeper { .. }
             | Error::ReadPods { .. }
             | Error::ParseSelector { .. }
             | Error::ReadPlan { .. }

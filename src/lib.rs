@@ -57,6 +57,9 @@ pub use crate::error::{Error, ExitCode};
 
 /// Runs a parsed command line. Errors carry their exit code ([`Error::exit_code`]).
 pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
+    // rustls's process-wide provider (kube and mysql_async build their TLS with it): the one it
+    // is built with, named so that a second one turned on by a dependency cannot unset it.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let presentation = Presentation::from_env(&cli.global);
     let (service, json_logs) = match &cli.command {
         Command::Watch(args) => (true, args.service.log_format == cli::LogFormatArg::Json),

@@ -5,8 +5,10 @@
 //! Owns: the order of those steps and the edges where the world comes in: the local clock (only
 //! when no API server clock is available), the connections to the API servers (kept in the
 //! result, so that `reap` deletes through the very connection that listed), and the source
-//! health gate calls. Store files are checked before any cluster is contacted, and read only
-//! after the pods are listed, keeping just the rows for candidate tags. Must not: hold verdict
+//! health gate calls. Store files are checked, and live sources connected to (a ZooKeeper
+//! ensemble is read whole), before any cluster is contacted; every source's records are read
+//! after the pods are listed, keeping just those of candidate tags (ZooKeeper's files are read
+//! then too, counting the registrations of other tags without keeping them). Must not: hold verdict
 //! rules (`classify`), refusal rules (`gate`), formatting (`output`), or delete anything.
 
 use std::collections::HashSet;
@@ -24,7 +26,9 @@ use crate::k8s::request::RequestPolicy;
 use crate::k8s::{Listing, file};
 use crate::output::{Clock, ClockSource, Progress};
 use crate::selector::LabelSelector;
+use crate::state::sql::{self, SqlStore};
 use crate::state::store::Store;
+use crate::state::zk::live;
 use crate::state::{EngineState, SourceSummary, zk};
 
 /// Pods from one source, with the clock to judge them against and, for a cluster, the
@@ -99,7 +103,7 @@ pub(crate) async fn judge(
         |name: &str| tracing::debug!("{name} done at {:.3} s", started.elapsed().as_secs_f64());
     // 1. Check every state source before touching a cluster: a bad source fails fast, and
     //    nothing that follows can act on half-loaded state.
-    let sources = open_sources(config)?;
+    let sources = open_sources(config).await?;
     phase("opening the state sources");
 
     // 2. List the candidate pods.
@@ -111,7 +115,15 @@ pub(crate) async fn judge(
         .iter()
         .flat_map(|g| g.listing.pods.iter().map(|p| p.tag.as_str()))
         .collect();
-    let state = sources.read(&|tag| tags.contains(tag))?;
+    let listed: Vec<&str> = if sources.needs_tag_list() {
+        let mut listed: Vec<&str> = tags.iter().copied().collect();
+        listed.sort_unstable();
+        listed
+    } else {
+        Vec::new()
+    };
+    let (state, _) = sources.read(&|tag| tags.contains(tag), &listed).await?;
+    drop(listed);
     drop(tags);
     phase("reading the state");
 
@@ -141,8 +153,14 @@ pub(crate) async fn judge(
 /// The state sources of a run, checked and opened; their records are read once the candidate
 /// tags are known.
 pub(crate) struct Sources {
+    /// The configuration they were opened with: its `--zk-snapshot`s are read with the records.
+    config: JudgeConfig,
+    /// Live ensembles, read whole.
     zookeeper: Vec<zk::ZkSource>,
     stores: Vec<Store>,
+    /// Stores in database servers (with the redacted URL), each in its open read-only
+    /// transaction.
+    servers: Vec<(String, SqlStore)>,
 }
 
 /// What the gate checks of a ZooKeeper source, kept after its records are read: `watch` checks
@@ -180,18 +198,172 @@ impl ZkCheck {
     }
 }
 
-/// Opens and checks every state source (design §4: a damaged or stale source refuses the run).
-pub(crate) fn open_sources(config: &JudgeConfig) -> Result<Sources, Error> {
+/// Opens and checks every state source (design §4: a damaged or stale source refuses the run):
+/// files first, then the live ensembles (each read whole), then the database servers (each
+/// left in an open read-only transaction, whose start is its as-of time).
+pub(crate) async fn open_sources(config: &JudgeConfig) -> Result<Sources, Error> {
+    check_zookeeper_files(config)?;
+    let stores = open_stores(config)?;
+    let zookeeper = open_ensembles(config).await?;
+    let servers = open_store_urls(config).await?;
     Ok(Sources {
-        zookeeper: open_zookeeper(config)?,
-        stores: open_stores(config)?,
+        config: config.clone(),
+        zookeeper,
+        stores,
+        servers,
     })
 }
 
+/// How `--zk` ensembles are read, with the `--zk-auth-file` read.
+pub(crate) fn live_options(config: &JudgeConfig) -> Result<live::LiveOptions, Error> {
+    let auth = match &config.zk_live.auth_file {
+        Some(path) => Some(
+            live::DigestAuth::from_file(path)
+                .map_err(|e| Error::Usage(format!("--zk-auth-file: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(live::LiveOptions {
+        timeout: config.zk_live.timeout,
+        auth,
+        tls: config.zk_live.tls.clone(),
+        max_nodes: live::DEFAULT_MAX_NODES,
+    })
+}
+
+/// The largest `--store-password-file` read.
+const MAX_PASSWORD_FILE: u64 = 64 * 1024;
+
+/// How `--store-url` servers are read: the password from `--store-password-file`, else from
+/// `$KYUUBI_REAPER_STORE_PASSWORD`; a password in a URL is warned about.
+pub(crate) fn sql_options(config: &JudgeConfig) -> Result<sql::SqlOptions, Error> {
+    let password = match &config.store_password_file {
+        Some(path) => Some(read_password_file(path)?),
+        None => std::env::var(STORE_PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty()),
+    };
+    for url in &config.store_urls {
+        if url.has_password() {
+            if password.is_some() {
+                tracing::warn!(
+                    "--store-url {url}: the password in the URL is ignored: the one from \
+                     --store-password-file or ${STORE_PASSWORD_ENV} is used"
+                );
+            } else {
+                tracing::warn!(
+                    "--store-url {url}: a password in the URL can be read from the process list \
+                     and shell history; pass it in ${STORE_PASSWORD_ENV} or \
+                     --store-password-file instead"
+                );
+            }
+        }
+    }
+    Ok(sql::SqlOptions {
+        password,
+        timeout: config.store_timeout,
+        batch: sql::DEFAULT_BATCH,
+    })
+}
+
+/// The environment variable holding the `--store-url` password.
+pub(crate) const STORE_PASSWORD_ENV: &str = "KYUUBI_REAPER_STORE_PASSWORD";
+
+/// The first line of a password file (bounded; an empty password is refused).
+fn read_password_file(path: &std::path::Path) -> Result<String, Error> {
+    use std::io::Read as _;
+    let problem =
+        |what: String| Error::Usage(format!("--store-password-file {}: {what}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| problem(e.to_string()))?;
+    let mut text = String::new();
+    file.take(MAX_PASSWORD_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| problem(format!("cannot read it ({e})")))?;
+    if text.len() as u64 > MAX_PASSWORD_FILE {
+        return Err(problem(format!(
+            "larger than {} KiB: not a password file",
+            MAX_PASSWORD_FILE / 1024
+        )));
+    }
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(problem("its first line is empty".into()));
+    }
+    Ok(line.to_string())
+}
+
+/// Reads every `--zk` ensemble whole and puts each through the same gate as the files.
+async fn open_ensembles(config: &JudgeConfig) -> Result<Vec<zk::ZkSource>, Error> {
+    if config.zk_ensembles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let options = live_options(config)?;
+    let mut sources = Vec::new();
+    for ensemble in &config.zk_ensembles {
+        let tree = live::read(ensemble, &config.ha_namespaces, &options)
+            .await
+            .map_err(|source| Error::ReadZooKeeper {
+                ensemble: ensemble.to_string(),
+                source,
+            })?;
+        let source = zk::from_live(ensemble, tree, &config.ha_namespaces);
+        check_zookeeper(config, &source)?;
+        sources.push(source);
+    }
+    Ok(sources)
+}
+
+/// Connects to every `--store-url`, checks its tables and starts its read transaction.
+async fn open_store_urls(config: &JudgeConfig) -> Result<Vec<(String, SqlStore)>, Error> {
+    if config.store_urls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let options = sql_options(config)?;
+    let mut stores = Vec::new();
+    for url in &config.store_urls {
+        let store = SqlStore::open(url, &options)
+            .await
+            .map_err(|source| Error::ReadStoreUrl {
+                url: url.redacted(),
+                source,
+            })?;
+        tracing::info!(
+            "{}: layout {}, state as of {}",
+            store.name(),
+            store.layout(),
+            store.as_of()
+        );
+        stores.push((url.redacted(), store));
+    }
+    Ok(stores)
+}
+
 impl Sources {
-    /// The gate's facts of the ZooKeeper sources.
-    pub(crate) fn zk_checks(&self) -> Vec<ZkCheck> {
-        self.zookeeper
+    /// Whether a source needs the candidate tags as a list (a database server is asked for
+    /// them by name) rather than only a test of each tag.
+    pub(crate) fn needs_tag_list(&self) -> bool {
+        !self.servers.is_empty()
+    }
+
+    /// Reads the records of the tags `wanted` accepts from every source; database servers are
+    /// asked for the tags of `listed` (which holds every tag `wanted` accepts when
+    /// [`Self::needs_tag_list`]).
+    ///
+    /// ZooKeeper's files are read here, not when the sources are opened, so that only the
+    /// candidate tags' registrations are kept (every one is counted); each source then goes
+    /// through the gate, whose facts are returned for `watch` to check again as time passes.
+    pub(crate) async fn read(
+        self,
+        wanted: &dyn Fn(&str) -> bool,
+        listed: &[&str],
+    ) -> Result<(EngineState, Vec<ZkCheck>), Error> {
+        let mut state = EngineState::new();
+        let mut zookeeper = Vec::new();
+        for path in &self.config.zk_snapshots {
+            zookeeper.push(read_zookeeper_file(&self.config, path, wanted)?);
+        }
+        zookeeper.extend(self.zookeeper);
+        let checks = zookeeper
             .iter()
             .map(|source| ZkCheck {
                 name: source.name(),
@@ -199,13 +371,8 @@ impl Sources {
                 engine_spaces: source.engine_spaces().to_vec(),
                 matching_spaces: source.matching_engine_spaces(),
             })
-            .collect()
-    }
-
-    /// Reads the records of the tags `wanted` accepts from every source.
-    pub(crate) fn read(self, wanted: &dyn Fn(&str) -> bool) -> Result<EngineState, Error> {
-        let mut state = EngineState::new();
-        for source in self.zookeeper {
+            .collect();
+        for source in zookeeper {
             let name = source.name();
             let loaded = source.load_into(&mut state, wanted);
             tracing::info!(
@@ -222,45 +389,68 @@ impl Sources {
                     source,
                 })?;
         }
-        Ok(state)
+        for (url, server) in self.servers {
+            server
+                .load(&mut state, listed)
+                .await
+                .map_err(|source| Error::ReadStoreUrl { url, source })?;
+        }
+        Ok((state, checks))
     }
 }
 
-/// Reads every `--zk-snapshot` whole (every seal checked; memory follows the engine spaces, not
-/// the tree) and puts each through the gate: not stale, not from the future, and its
-/// `--ha-namespace` matching the engine spaces the tree holds.
-fn open_zookeeper(config: &JudgeConfig) -> Result<Vec<zk::ZkSource>, Error> {
-    let mut sources = Vec::new();
+/// Checks that every `--zk-snapshot` can be opened; the files are read with the records.
+fn check_zookeeper_files(config: &JudgeConfig) -> Result<(), Error> {
     for path in &config.zk_snapshots {
-        let log_dir = config.zk_log_dir.as_deref();
-        let source = zk::open(path, log_dir, &config.ha_namespaces).map_err(|source| {
+        zk::check_path(path).map_err(|source| Error::LoadZooKeeper {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Reads a `--zk-snapshot` whole (every seal checked), keeping the registrations of the tags
+/// `wanted` accepts, and puts it through the gate: not stale, not from the future, and its
+/// `--ha-namespace` matching the engine spaces the tree holds.
+fn read_zookeeper_file(
+    config: &JudgeConfig,
+    path: &std::path::Path,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<zk::ZkSource, Error> {
+    let log_dir = config.zk_log_dir.as_deref();
+    let source =
+        zk::open(path, log_dir, &config.ha_namespaces, Some(wanted)).map_err(|source| {
             Error::LoadZooKeeper {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             }
         })?;
-        let as_of = source.as_of();
-        let name = source.name();
-        tracing::info!("{name}: state as of {as_of}");
-        if source.engine_spaces().is_empty() {
-            tracing::warn!(
-                "{name} holds no Kyuubi engine space (/<ns>_<version>_<LEVEL>_<TYPE>) at all: it \
-                 cannot tell whether an interactive engine is registered, so it never makes a \
-                 running pod an unregistered-running suspect"
-            );
-        }
-        let check = ZkCheck {
-            name,
-            as_of,
-            engine_spaces: source.engine_spaces().to_vec(),
-            matching_spaces: source.matching_engine_spaces(),
-        };
-        check
-            .check(config, Timestamp::now())
-            .map_err(Error::Refused)?;
-        sources.push(source);
+    check_zookeeper(config, &source)?;
+    Ok(source)
+}
+
+/// Logs a ZooKeeper source's as-of time and puts it through the gate.
+fn check_zookeeper(config: &JudgeConfig, source: &zk::ZkSource) -> Result<(), Error> {
+    let as_of = source.as_of();
+    let name = source.name();
+    tracing::info!("{name}: state as of {as_of}");
+    if source.engine_spaces().is_empty() {
+        tracing::warn!(
+            "{name} holds no Kyuubi engine space (/<ns>_<version>_<LEVEL>_<TYPE>) at all: it \
+             cannot tell whether an interactive engine is registered, so it never makes a \
+             running pod an unregistered-running suspect"
+        );
     }
-    Ok(sources)
+    let check = ZkCheck {
+        name,
+        as_of,
+        engine_spaces: source.engine_spaces().to_vec(),
+        matching_spaces: source.matching_engine_spaces(),
+    };
+    check
+        .check(config, Timestamp::now())
+        .map_err(Error::Refused)
 }
 
 /// Checks every `--store` (exists, SQLite, a Kyuubi layout) and fixes its as-of time; the rows

@@ -7,6 +7,8 @@
 //! backend a fact came from except through the evidence it reports. Must not: read files itself
 //! (the submodules do), or decide verdicts.
 
+pub mod rows;
+pub mod sql;
 pub mod store;
 pub mod zk;
 

@@ -5,8 +5,10 @@
 //! SQLite's own `quick_check`), opening it read-only (`mode=ro` URI, `query_only`, no
 //! `immutable`, because Kyuubi may be writing it at the same moment), waiting for Kyuubi's write
 //! locks (busy timeout plus retries), introspecting the columns so stores written by Kyuubi
-//! 1.6/1.7 (no `priority`), 1.8–1.10 and 1.11+ (`k8s_engine_info`) all load, and turning rows
-//! into [`BatchRecord`]s and [`EngineInfoRecord`]s. This is the only module that uses rusqlite.
+//! 1.6/1.7 (no `priority`), 1.8–1.10 and 1.11+ (`k8s_engine_info`) all load, and handing each
+//! row's values to [`super::rows`], which turns them into [`BatchRecord`]s and
+//! [`EngineInfoRecord`]s as it does for every database. This is the only module that uses
+//! rusqlite.
 //! Must not: write, create or lock for writing the file or anything beside it (no `-shm`, no
 //! `-wal`, no `-journal`), skip a damaged row, or judge what it reads.
 //!
@@ -65,10 +67,11 @@ use jiff::Timestamp;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use super::{
-    BatchRecord, BatchState, EngineInfoRecord, EngineState, K8sScope, SourceId, SourceKind,
-    SourceSummary,
+use super::rows::{
+    Cell, ENGINE_INFO_COLUMNS, METADATA_COLUMNS, batch_record, engine_info_record, is_blank,
+    layout, text,
 };
+use super::{BatchRecord, EngineInfoRecord, EngineState, SourceId, SourceKind, SourceSummary};
 
 /// How long one statement waits for a lock Kyuubi holds before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -392,32 +395,6 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The columns of `metadata` this reader uses. `identifier` and `state` are required; the rest
-/// are read when present and NULL otherwise.
-const METADATA_COLUMNS: [&str; 9] = [
-    "identifier",
-    "state",
-    "engine_state",
-    "engine_id",
-    "create_time",
-    "end_time",
-    "peer_instance_closed",
-    "kyuubi_instance",
-    "request_conf",
-];
-
-/// The columns of `k8s_engine_info` this reader uses; `identifier` is required.
-const ENGINE_INFO_COLUMNS: [&str; 8] = [
-    "identifier",
-    "context",
-    "namespace",
-    "pod_name",
-    "pod_state",
-    "engine_id",
-    "engine_state",
-    "update_time",
-];
-
 /// A store file that passed its checks and is ready to be read.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -516,22 +493,7 @@ impl Store {
     /// Which Kyuubi versions wrote a store with this table layout.
     #[must_use]
     pub fn layout(&self) -> String {
-        let has = |c: &str| self.metadata_columns.contains(c);
-        let versions = if self.engine_info_columns.is_some() {
-            "1.11+"
-        } else if has("priority") {
-            "1.8-1.10"
-        } else if has("engine_open_time") {
-            "1.7"
-        } else {
-            "1.6 or older"
-        };
-        let tables = if self.engine_info_columns.is_some() {
-            "metadata, k8s_engine_info"
-        } else {
-            "metadata"
-        };
-        format!("{versions} ({tables})")
+        layout(&self.metadata_columns, self.engine_info_columns.is_some())
     }
 
     /// Reads the rows whose identifier `wanted` accepts into `state`, in one read transaction,
@@ -595,16 +557,17 @@ impl Store {
                     row: rows.batches_seen,
                     missing,
                 };
-                let Some(tag) = text(row.get_ref(0).map_err(sqlite)?) else {
+                let Some(tag) = text(cell(row.get_ref(0).map_err(sqlite)?)) else {
                     return Err(damaged("identifier"));
                 };
-                if is_blank(row.get_ref(1).map_err(sqlite)?) {
+                if is_blank(cell(row.get_ref(1).map_err(sqlite)?)) {
                     return Err(damaged("state"));
                 }
                 if !wanted(&tag) {
                     continue;
                 }
-                let record = batch_record(row, &mut rows.warnings, &tag).map_err(sqlite)?;
+                let cells = cells::<{ METADATA_COLUMNS.len() }>(row).map_err(sqlite)?;
+                let record = batch_record(&cells, &mut rows.warnings, &tag);
                 rows.batches.push((tag, record));
             }
             drop(cursor);
@@ -615,7 +578,7 @@ impl Store {
                 let mut cursor = stmt.query([]).map_err(sqlite)?;
                 while let Some(row) = cursor.next().map_err(sqlite)? {
                     rows.engine_infos_seen += 1;
-                    let Some(tag) = text(row.get_ref(0).map_err(sqlite)?) else {
+                    let Some(tag) = text(cell(row.get_ref(0).map_err(sqlite)?)) else {
                         return Err(StoreError::DamagedRow {
                             table: "k8s_engine_info",
                             row: rows.engine_infos_seen,
@@ -625,8 +588,8 @@ impl Store {
                     if !wanted(&tag) {
                         continue;
                     }
-                    let record =
-                        engine_info_record(row, &mut rows.warnings, &tag).map_err(sqlite)?;
+                    let cells = cells::<{ ENGINE_INFO_COLUMNS.len() }>(row).map_err(sqlite)?;
+                    let record = engine_info_record(&cells, &mut rows.warnings, &tag);
                     rows.engine_infos.push((tag, record));
                 }
             }
@@ -702,12 +665,6 @@ struct Rows {
     /// `k8s_engine_info` rows seen, kept or not.
     engine_infos_seen: usize,
     warnings: Vec<String>,
-}
-
-/// Logs a row that could not be fully read, and keeps the warning for the source summary.
-fn warn(warnings: &mut Vec<String>, warning: String) {
-    tracing::warn!("{warning}");
-    warnings.push(warning);
 }
 
 /// Runs `read`, retrying when the database stayed locked through the busy timeout. Kyuubi holds
@@ -963,228 +920,29 @@ fn select_sql(table: &str, wanted: &[&str], present: &BTreeSet<String>) -> Strin
     format!("SELECT {} FROM \"{table}\"", columns.join(", "))
 }
 
-/// A text value, trimmed; `None` for NULL or empty. Numbers are rendered as text.
-fn text(value: ValueRef<'_>) -> Option<String> {
-    // Borrowed for valid UTF-8: one allocation per value, for the trimmed result only (this
-    // runs for every row of the store).
-    let s: std::borrow::Cow<'_, str> = match value {
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => String::from_utf8_lossy(bytes),
-        ValueRef::Integer(i) => i.to_string().into(),
-        ValueRef::Real(f) => f.to_string().into(),
-        ValueRef::Null => return None,
-    };
-    let trimmed = s.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
-}
-
-/// Whether a value is NULL, or text that is empty or only whitespace (no allocation).
-fn is_blank(value: ValueRef<'_>) -> bool {
+/// An SQLite value as the database-neutral cell the row conversion reads.
+fn cell(value: ValueRef<'_>) -> Cell<'_> {
     match value {
-        ValueRef::Null => true,
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
-            String::from_utf8_lossy(bytes).trim().is_empty()
-        }
-        ValueRef::Integer(_) | ValueRef::Real(_) => false,
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::Real(f),
+        ValueRef::Text(t) => Cell::Text(t),
+        ValueRef::Blob(b) => Cell::Blob(b),
     }
 }
 
-/// An epoch-milliseconds column. NULL and 0 mean "not set" (Kyuubi's `end_time` while running).
-fn millis(value: ValueRef<'_>) -> Result<Option<Timestamp>, String> {
-    let ms = match value {
-        ValueRef::Null => return Ok(None),
-        ValueRef::Integer(i) => i,
-        ValueRef::Text(t) => match std::str::from_utf8(t).map(str::trim) {
-            Ok("") => return Ok(None),
-            Ok(s) => s
-                .parse::<i64>()
-                .map_err(|_| format!("not a number: {s:?}"))?,
-            Err(_) => return Err("not valid text".into()),
-        },
-        #[allow(clippy::cast_possible_truncation)]
-        ValueRef::Real(f) => f as i64,
-        ValueRef::Blob(_) => return Err("a blob, not a number".into()),
-    };
-    if ms <= 0 {
-        return Ok(None);
+/// The first `N` values of a row as cells.
+fn cells<'a, const N: usize>(row: &'a rusqlite::Row<'_>) -> rusqlite::Result<[Cell<'a>; N]> {
+    let mut out = [Cell::Null; N];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = cell(row.get_ref(i)?);
     }
-    Timestamp::from_millisecond(ms)
-        .map(Some)
-        .map_err(|_| format!("{ms} is out of range for epoch milliseconds"))
-}
-
-/// A boolean column as SQLite stores Java booleans: 0/1, or text.
-fn boolean(value: ValueRef<'_>) -> bool {
-    match value {
-        ValueRef::Integer(i) => i != 0,
-        ValueRef::Real(f) => f != 0.0,
-        ValueRef::Text(t) => matches!(
-            String::from_utf8_lossy(t)
-                .trim()
-                .to_ascii_lowercase()
-                .as_str(),
-            "1" | "true" | "t" | "yes"
-        ),
-        ValueRef::Null | ValueRef::Blob(_) => false,
-    }
-}
-
-fn time_column(
-    value: ValueRef<'_>,
-    warnings: &mut Vec<String>,
-    table: &str,
-    column: &str,
-    tag: &str,
-) -> Option<Timestamp> {
-    millis(value).unwrap_or_else(|problem| {
-        warn(
-            warnings,
-            format!("{table} row {tag}: {column} {problem}; ignored"),
-        );
-        None
-    })
-}
-
-fn batch_record(
-    row: &rusqlite::Row<'_>,
-    warnings: &mut Vec<String>,
-    tag: &str,
-) -> rusqlite::Result<BatchRecord> {
-    let state = text(row.get_ref(1)?).unwrap_or_default();
-    let scope = match text(row.get_ref(8)?) {
-        None => K8sScope::default(),
-        Some(conf) => request_conf_scope(&conf).unwrap_or_else(|problem| {
-            warn(
-                warnings,
-                format!(
-                    "metadata row {tag}: request_conf is not a JSON object ({problem}); its \
-                     namespace and context are unknown"
-                ),
-            );
-            K8sScope::default()
-        }),
-    };
-    Ok(BatchRecord {
-        source: 0,
-        state: BatchState::parse(&state),
-        engine_state: text(row.get_ref(2)?),
-        engine_id: text(row.get_ref(3)?),
-        created_at: time_column(row.get_ref(4)?, warnings, "metadata", "create_time", tag),
-        ended_at: time_column(row.get_ref(5)?, warnings, "metadata", "end_time", tag),
-        peer_instance_closed: boolean(row.get_ref(6)?),
-        kyuubi_instance: text(row.get_ref(7)?),
-        scope,
-    })
-}
-
-fn engine_info_record(
-    row: &rusqlite::Row<'_>,
-    warnings: &mut Vec<String>,
-    tag: &str,
-) -> rusqlite::Result<EngineInfoRecord> {
-    Ok(EngineInfoRecord {
-        source: 0,
-        scope: K8sScope {
-            context: text(row.get_ref(1)?),
-            namespace: text(row.get_ref(2)?),
-            pod_name: text(row.get_ref(3)?),
-        },
-        pod_state: text(row.get_ref(4)?),
-        engine_id: text(row.get_ref(5)?),
-        engine_state: text(row.get_ref(6)?),
-        updated_at: time_column(
-            row.get_ref(7)?,
-            warnings,
-            "k8s_engine_info",
-            "update_time",
-            tag,
-        ),
-    })
-}
-
-/// The Kubernetes keys Kyuubi merges into a batch's `request_conf` (a JSON object of strings).
-#[derive(serde::Deserialize)]
-struct RequestConf {
-    #[serde(rename = "kyuubi.kubernetes.context")]
-    kyuubi_context: Option<serde_json::Value>,
-    #[serde(rename = "kyuubi.kubernetes.namespace")]
-    kyuubi_namespace: Option<serde_json::Value>,
-    #[serde(rename = "spark.kubernetes.namespace")]
-    spark_namespace: Option<serde_json::Value>,
-    #[serde(rename = "spark.kubernetes.driver.pod.name")]
-    driver_pod_name: Option<serde_json::Value>,
-}
-
-/// Context and namespace from `kyuubi.kubernetes.context` / `kyuubi.kubernetes.namespace`
-/// (falling back to `spark.kubernetes.namespace`), and the driver pod name when recorded.
-fn request_conf_scope(conf: &str) -> Result<K8sScope, String> {
-    let conf: RequestConf = serde_json::from_str(conf).map_err(|e| e.to_string())?;
-    let string = |v: Option<serde_json::Value>| match v {
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        _ => None,
-    };
-    Ok(K8sScope {
-        context: string(conf.kyuubi_context),
-        namespace: string(conf.kyuubi_namespace).or_else(|| string(conf.spark_namespace)),
-        pod_name: string(conf.driver_pod_name),
-    })
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_conf_gives_context_namespace_and_pod_name() {
-        let scope = request_conf_scope(
-            r#"{"kyuubi.kubernetes.context":"prod","kyuubi.kubernetes.namespace":"etl",
-                "spark.kubernetes.namespace":"other","spark.kubernetes.driver.pod.name":"p-driver",
-                "spark.executor.memory":"4g"}"#,
-        )
-        .unwrap();
-        assert_eq!(scope.context.as_deref(), Some("prod"));
-        assert_eq!(scope.namespace.as_deref(), Some("etl"));
-        assert_eq!(scope.pod_name.as_deref(), Some("p-driver"));
-
-        let fallback = request_conf_scope(r#"{"spark.kubernetes.namespace":"spark-ns"}"#).unwrap();
-        assert_eq!(fallback.namespace.as_deref(), Some("spark-ns"));
-        assert_eq!(fallback.context, None);
-
-        assert_eq!(request_conf_scope("{}").unwrap(), K8sScope::default());
-        assert!(request_conf_scope("not json").is_err());
-        assert!(request_conf_scope("[1,2]").is_err());
-        // Non-string values are ignored rather than trusted.
-        let odd = request_conf_scope(r#"{"kyuubi.kubernetes.namespace":7}"#).unwrap();
-        assert_eq!(odd.namespace, None);
-    }
-
-    #[test]
-    fn millis_treats_null_and_zero_as_unset() {
-        assert_eq!(millis(ValueRef::Null), Ok(None));
-        assert_eq!(millis(ValueRef::Integer(0)), Ok(None));
-        assert_eq!(
-            millis(ValueRef::Integer(1_700_000_000_000)),
-            Ok(Some(
-                Timestamp::from_millisecond(1_700_000_000_000).unwrap()
-            ))
-        );
-        assert_eq!(
-            millis(ValueRef::Text(b" 1700000000000 ")),
-            Ok(Some(
-                Timestamp::from_millisecond(1_700_000_000_000).unwrap()
-            ))
-        );
-        assert!(millis(ValueRef::Text(b"yesterday")).is_err());
-        assert!(millis(ValueRef::Integer(i64::MAX)).is_err());
-    }
-
-    #[test]
-    fn booleans_accept_what_jdbc_drivers_write() {
-        assert!(boolean(ValueRef::Integer(1)));
-        assert!(!boolean(ValueRef::Integer(0)));
-        assert!(boolean(ValueRef::Text(b"true")));
-        assert!(!boolean(ValueRef::Text(b"0")));
-        assert!(!boolean(ValueRef::Null));
-    }
 
     #[test]
     fn uri_escape_keeps_paths_intact() {

@@ -178,6 +178,11 @@ mod tests {
             selector: LabelSelector::candidates(None).unwrap(),
             policy: Policy::default(),
             requests: RequestPolicy::default(),
+            store_urls: vec![],
+            store_password_file: None,
+            store_timeout: std::time::Duration::from_secs(30),
+            zk_ensembles: vec![],
+            zk_live: crate::config::ZkLiveConfig::default(),
         }
     }
 

@@ -4,7 +4,8 @@
 //! namespace scope (`k8s::watch`), the compact record kept of every candidate pod (a
 //! [`PodInfo`] and its last decision, never a Kubernetes object), a timer per pod for the
 //! instant its verdict can next change (`classify::next_change`), reading the state again when
-//! its files change (`files`) or a pod of an unknown tag appears, the API server's clock
+//! its files change (`files`), a live source changes (`live`: ZooKeeper watches, store polls),
+//! or a pod of an unknown tag appears, the API server's clock
 //! (`clock`), rounds of deletes through reap's executor (same gate, preconditions, retries,
 //! rate limit and audit lines), leadership (`leader`), the HTTP endpoints (`http`, `metrics`),
 //! and shutdown on SIGINT/SIGTERM (no new delete; in-flight ones get
@@ -22,6 +23,7 @@ pub(crate) mod clock;
 mod files;
 pub(crate) mod http;
 pub(crate) mod leader;
+mod live;
 pub(crate) mod metrics;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -57,6 +59,7 @@ use crate::state::EngineState;
 use files::StateFiles;
 use http::Health;
 use leader::{Elector, LeaseConfig};
+use live::LiveSources;
 use metrics::Metrics;
 
 /// How often the loop looks at the time-driven facts (ZooKeeper state age, refused rounds,
@@ -68,6 +71,9 @@ const STALL: Duration = Duration::from_secs(60);
 const CLOCK_PROBE: Duration = Duration::from_secs(30);
 /// A change of a state file is read after this quiet time (a write often comes in parts).
 const FILE_DEBOUNCE: Duration = Duration::from_millis(200);
+/// How long after a live source changed the state is read (changes come in bursts: an engine
+/// registers its parents, then itself).
+const LIVE_DEBOUNCE: Duration = Duration::from_millis(500);
 /// Pods of tags the state was not read for make it read again at most this often.
 const TAG_DEBOUNCE: Duration = Duration::from_secs(5);
 /// Orphans due at about the same instant go out in one round.
@@ -374,6 +380,7 @@ impl Service<'_> {
     async fn serve(&mut self, shutdown: &mut Shutdown) -> Result<ExitCode, Error> {
         let mut events = self.watch_streams();
         let mut state_files = StateFiles::new(&self.config.judge);
+        let live_sources = LiveSources::start(&self.config.judge, self.config.store_poll);
         let mut reload: Option<tokio::task::JoinHandle<Result<Loaded, Error>>> = None;
         let mut round: Option<LocalBoxFuture<'static, RoundDone>> = None;
         let mut round_cancel = CancellationToken::new();
@@ -491,6 +498,7 @@ impl Service<'_> {
                         self.reload_soon(FILE_DEBOUNCE);
                     }
                 }
+                () = live_sources.notified() => self.reload_soon(LIVE_DEBOUNCE),
                 _ = poll.tick() => {
                     if state_files.changed() {
                         self.reload_soon(FILE_DEBOUNCE);
@@ -802,17 +810,31 @@ impl Service<'_> {
         let config = self.config.judge.clone();
         // The tags by hash (8 bytes each rather than a copy of every tag): a hash that two tags
         // share only reads the records of one tag more than asked, never fewer.
+        // A database server is asked for its tags by name: only then are they copied.
         let mut tags: HashSet<u64> = HashSet::with_capacity(self.records.len());
+        let mut listed: Vec<String> = Vec::new();
+        let by_name = !config.store_urls.is_empty();
         for record in self.records.values_mut() {
             if record.asked_since == 0 {
                 record.asked_since = generation;
             }
             tags.insert(tag_hash(&record.pod.tag));
+            // Every tag, not only those of new hashes: a tag whose hash another shares must
+            // still be asked for.
+            if by_name {
+                listed.push(record.pod.tag.clone());
+            }
         }
+        // On a blocking thread, which drives the network parts (live sources) through the
+        // runtime's handle while the loop goes on.
+        let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let sources = pipeline::open_sources(&config)?;
-            let zk = sources.zk_checks();
-            let state = sources.read(&|tag| tags.contains(&tag_hash(tag)))?;
+            let sources = runtime.block_on(pipeline::open_sources(&config))?;
+            listed.sort_unstable();
+            listed.dedup();
+            let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
+            let (state, zk) =
+                runtime.block_on(sources.read(&|tag| tags.contains(&tag_hash(tag)), &listed))?;
             Ok(Loaded {
                 state,
                 generation,

@@ -10,6 +10,11 @@ Run with /usr/bin/python3 (Debian's python3-kazoo); the `python3` on PATH may la
                                               session until stdin closes (then close it cleanly)
   zk_seed.py HOST:PORT mutate                 changes made after the last snapshot
   zk_seed.py HOST:PORT dump                   every znode as JSON {path: {data, owner, ...}}
+  zk_seed.py HOST:PORT persist SPEC           create the registrations in SPEC PERSISTENT_SEQUENTIAL,
+                                              as `kyuubi-ctl create` does; print a JSON list of paths
+  zk_seed.py HOST:PORT lock SPACE USER PASS   give SPACE and every node below it the ACL
+                                              digest:USER:<sha1> READ only (nothing for anyone else)
+  zk_seed.py HOST:PORT many DIR COUNT         COUNT persistent sequential registrations below DIR
 
 Registrations are created the way Kyuubi does it: the engine-space levels
 /<space>/<user>/<leaf> as PERSISTENT, any extra levels caused by '/' inside the name
@@ -156,10 +161,53 @@ def dump(zk):
     print(json.dumps(out))
 
 
+def persist(zk, spec):
+    paths = []
+    for r in spec:
+        zk.ensure_path(r["dir"])
+        paths.append(zk.create(r["dir"] + "/" + r["name"], r["data"].encode(),
+                               sequence=True, makepath=True))
+    print(json.dumps(paths))
+
+
+def lock(zk, space, user, password):
+    from kazoo.security import make_digest_acl
+    acl = [make_digest_acl(user, password, read=True)]
+
+    def walk(path):
+        for c in zk.get_children(path):
+            walk(path + "/" + c)
+        zk.set_acls(path, acl)
+
+    walk(space)
+
+
+def many(zk, path, count):
+    zk.ensure_path(path)
+    results = [zk.create_async(
+        path + "/serverUri=10.9.%d.%d:1;version=1.10.3;refId=bulk-%06d;sequence=" % (i // 250, i % 250, i),
+        b"10.9.0.0:1", sequence=True) for i in range(count)]
+    for r in results:
+        r.get()
+
+
 def main():
     hosts, cmd = sys.argv[1], sys.argv[2]
     if cmd == "hold":
         hold(hosts, sys.argv[3], json.loads(sys.argv[4]))
+        return
+    if cmd in ("persist", "lock", "many"):
+        zk = connect(hosts)
+        try:
+            if cmd == "persist":
+                persist(zk, json.loads(sys.argv[3]))
+            elif cmd == "lock":
+                lock(zk, sys.argv[3], sys.argv[4], sys.argv[5])
+            else:
+                many(zk, sys.argv[3], int(sys.argv[4]))
+        finally:
+            zk.stop()
+            zk.close()
         return
     zk = connect(hosts)
     try:

@@ -18,15 +18,15 @@ use crate::cluster::Cluster;
 use crate::world::{Layout, Store, ago, batch, driver, insert_batch};
 
 /// A world: a server seeded with pods, a store, a kubeconfig, in a temporary directory.
-struct World {
-    dir: tempfile::TempDir,
-    cluster: Cluster,
+pub(crate) struct World {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) cluster: Cluster,
     kubeconfig: PathBuf,
     store: PathBuf,
 }
 
 impl World {
-    fn new(pods: Vec<Value>, store: &Store) -> Self {
+    pub(crate) fn new(pods: Vec<Value>, store: &Store) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let cluster = Cluster::start(ServerConfig::default());
         cluster.server().seed_pods(pods).unwrap();
@@ -46,28 +46,34 @@ impl World {
 
     /// Starts `watch` on every namespace of the world's store, deleting, with `extra` flags.
     fn watch(&self, extra: &[&str]) -> Service {
-        let mut args: Vec<String> = [
-            "watch",
-            "--kubeconfig",
-            self.kubeconfig.to_str().unwrap(),
-            "--store",
-            self.store.to_str().unwrap(),
-            "-A",
-            "--yes",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-poll",
-            "1s",
-        ]
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-        args.extend(extra.iter().map(ToString::to_string));
+        self.watch_over(&["--store", self.store.to_str().unwrap()], extra)
+    }
+
+    /// Starts `watch` over the state sources `state` (instead of the world's store).
+    pub(crate) fn watch_over(&self, state: &[&str], extra: &[&str]) -> Service {
+        let mut args: Vec<String> = ["watch", "--kubeconfig", self.kubeconfig.to_str().unwrap()]
+            .iter()
+            .chain(state)
+            .map(ToString::to_string)
+            .collect();
+        args.extend(
+            [
+                "-A",
+                "--yes",
+                "--listen",
+                "127.0.0.1:0",
+                "--state-poll",
+                "1s",
+            ]
+            .iter()
+            .chain(extra)
+            .map(ToString::to_string),
+        );
         Service::start(&args, self.dir.path())
     }
 
     /// Every DELETE of the pod of `tag`, with the server time it was answered.
-    fn deletes_of(&self, tag: &str) -> Vec<Timestamp> {
+    pub(crate) fn deletes_of(&self, tag: &str) -> Vec<Timestamp> {
         self.cluster
             .deletes()
             .into_iter()
@@ -76,7 +82,13 @@ impl World {
             .collect()
     }
 
-    fn has(&self, namespace: &str, tag: &str) -> bool {
+    /// The pod of `tag` is gone and its DELETE is in the server's request log (which is written
+    /// after the answer, so the removal can be seen first).
+    pub(crate) fn deleted(&self, namespace: &str, tag: &str) -> bool {
+        !self.has(namespace, tag) && !self.deletes_of(tag).is_empty()
+    }
+
+    pub(crate) fn has(&self, namespace: &str, tag: &str) -> bool {
         self.cluster
             .has(namespace, &format!("kyuubi-job-{tag}-driver"))
     }
@@ -89,7 +101,7 @@ impl World {
 }
 
 /// A running `kyuubi-reaper watch`.
-struct Service {
+pub(crate) struct Service {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<String>>,
@@ -133,7 +145,7 @@ impl Service {
     }
 
     /// `GET path` on the service's endpoint: status and body.
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(self.addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
@@ -159,7 +171,7 @@ impl Service {
 
     /// The value of a sample of /metrics (`name{labels}` as printed), as printed; `0` when
     /// absent.
-    fn metric(&self, sample: &str) -> String {
+    pub(crate) fn metric(&self, sample: &str) -> String {
         let (_, body) = self.get("/metrics");
         body.lines()
             .find_map(|line| {
@@ -169,13 +181,13 @@ impl Service {
             .unwrap_or_else(|| "0".into())
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Waits until `what` holds, failing with the log after `limit`.
     #[track_caller]
-    fn wait(&self, limit: Duration, what: impl Fn() -> bool) {
+    pub(crate) fn wait(&self, limit: Duration, what: impl Fn() -> bool) {
         let start = Instant::now();
         while !what() {
             assert!(
@@ -187,12 +199,12 @@ impl Service {
         }
     }
 
-    fn ready(&self) -> bool {
+    pub(crate) fn ready(&self) -> bool {
         self.get("/readyz").0 == 200
     }
 
     /// SIGTERM, then the exit code (within 20 s).
-    fn stop(mut self) -> i32 {
+    pub(crate) fn stop(mut self) -> i32 {
         let pid = self.child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
@@ -255,7 +267,7 @@ fn a_pod_that_finishes_is_deleted_when_its_retain_period_ends_by_the_servers_clo
         .server()
         .terminate_pod("spark", "kyuubi-job-done-driver", true, finished)
         .unwrap();
-    service.wait(Duration::from_secs(15), || !world.has("spark", "done"));
+    service.wait(Duration::from_secs(15), || world.deleted("spark", "done"));
     let deletes = world.deletes_of("done");
     assert_eq!(deletes.len(), 1, "deleted exactly once: {deletes:?}");
     let due = finished + SignedDuration::from_secs(3);
@@ -307,7 +319,7 @@ fn a_batch_row_that_turns_finished_lets_its_finished_pod_go() {
         "UPDATE metadata SET state = 'FINISHED', engine_state = 'FINISHED', end_time = {end} \
          WHERE identifier = 'late'"
     ));
-    service.wait(Duration::from_secs(15), || !world.has("spark", "late"));
+    service.wait(Duration::from_secs(15), || world.deleted("spark", "late"));
     assert_eq!(world.deletes_of("late").len(), 1);
     for i in 0..4 {
         assert!(world.deletes_of(&format!("live{i}")).is_empty());
@@ -345,7 +357,7 @@ fn a_watch_cut_mid_stream_recovers_without_missing_a_pod() {
         insert_batch(&conn, Layout::V1_11, &batch(&tag, "FINISHED", "spark"));
     }
     service.wait(Duration::from_secs(30), || {
-        (0..6).all(|i| !world.has("spark", &format!("n{i}")))
+        (0..6).all(|i| world.deleted("spark", &format!("n{i}")))
     });
     for i in 0..6 {
         assert_eq!(
@@ -383,7 +395,7 @@ fn readyz_follows_the_state_and_nothing_is_deleted_while_it_cannot_be_read() {
     // The store comes back: ready, and the orphan (no record of its tag) goes.
     std::fs::write(&world.store, good).unwrap();
     service.wait(Duration::from_secs(15), || service.ready());
-    service.wait(Duration::from_secs(15), || !world.has("spark", "old"));
+    service.wait(Duration::from_secs(15), || world.deleted("spark", "old"));
     assert_eq!(world.deletes_of("old").len(), 1);
     // The metric follows the answer, which follows the removal on the server.
     service.wait(Duration::from_secs(5), || {
@@ -543,7 +555,7 @@ fn two_replicas_one_leader_deletes_the_other_takes_over_and_nothing_is_deleted_t
     a.wait(Duration::from_secs(20), || {
         holder(&world).as_deref() == Some("replica-a")
     });
-    a.wait(Duration::from_secs(20), || !world.has("spark", "first"));
+    a.wait(Duration::from_secs(20), || world.deleted("spark", "first"));
     let args_b = lease("replica-b", &audit_b);
     let b = world.watch(&args_b.iter().map(String::as_str).collect::<Vec<_>>());
     b.wait(Duration::from_secs(20), || b.ready());
@@ -565,7 +577,7 @@ fn two_replicas_one_leader_deletes_the_other_takes_over_and_nothing_is_deleted_t
         .unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     insert_batch(&conn, Layout::V1_11, &batch("second", "FINISHED", "spark"));
-    a.wait(Duration::from_secs(20), || !world.has("spark", "second"));
+    a.wait(Duration::from_secs(20), || world.deleted("spark", "second"));
     a.wait(Duration::from_secs(5), || audited(&audit_a).len() == 2);
 
     // a dies without a word (SIGKILL: no release); b takes over within the lease duration.
@@ -595,7 +607,7 @@ fn two_replicas_one_leader_deletes_the_other_takes_over_and_nothing_is_deleted_t
         .unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     insert_batch(&conn, Layout::V1_11, &batch("third", "FINISHED", "spark"));
-    b.wait(Duration::from_secs(20), || !world.has("spark", "third"));
+    b.wait(Duration::from_secs(20), || world.deleted("spark", "third"));
 
     // Every orphan was deleted exactly once, by the replica that led at the time (the audit
     // line follows the answer, which follows the removal on the server).

@@ -510,7 +510,7 @@ fn engine_spaces_of_other_namespaces_are_listed_but_do_not_match() {
     // The fixtures' spaces are /kyuubi_1.9.0_{USER,GROUP}_SPARK_SQL and ..._CONNECTION_FLINK_SQL.
     let fixtures_dir = fixture_dir(&["snapshot.92"]);
     let path = fixtures_dir.path().join("zk");
-    let z = open(&path, None, &["other".into()]).unwrap();
+    let z = open(&path, None, &["other".into()], None).unwrap();
     assert_eq!(z.matching_engine_spaces(), 0);
     assert_eq!(
         z.engine_spaces(),
@@ -520,7 +520,7 @@ fn engine_spaces_of_other_namespaces_are_listed_but_do_not_match() {
             "/kyuubi_1.9.0_USER_SPARK_SQL",
         ]
     );
-    let z = open(&path, None, &["kyuubi".into()]).unwrap();
+    let z = open(&path, None, &["kyuubi".into()], None).unwrap();
     assert_eq!(z.matching_engine_spaces(), 3);
 
     // Spaces under a chroot only: `kyuubi` matches none, `chroot/kyuubi` matches; a space
@@ -553,7 +553,7 @@ fn engine_spaces_of_other_namespaces_are_listed_but_do_not_match() {
         None,
     ));
     fs::write(v2.join("log.2"), log.build()).unwrap();
-    let z = open(d.path(), None, &["kyuubi".into()]).unwrap();
+    let z = open(d.path(), None, &["kyuubi".into()], None).unwrap();
     assert_eq!(z.matching_engine_spaces(), 0);
     assert_eq!(
         z.engine_spaces(),
@@ -562,7 +562,7 @@ fn engine_spaces_of_other_namespaces_are_listed_but_do_not_match() {
             "/chroot/kyuubi_1.10.3_USER_SPARK_SQL"
         ]
     );
-    let z = open(d.path(), None, &["chroot/kyuubi".into()]).unwrap();
+    let z = open(d.path(), None, &["chroot/kyuubi".into()], None).unwrap();
     assert_eq!(z.matching_engine_spaces(), 2);
 
     // Bounded: many spaces are counted, only the first 50 paths kept.
@@ -577,13 +577,13 @@ fn engine_spaces_of_other_namespaces_are_listed_but_do_not_match() {
     }
     let snap = d.path().join("snapshot.1");
     fs::write(&snap, b.build()).unwrap();
-    let z = open(&snap, None, &["kyuubi".into()]).unwrap();
+    let z = open(&snap, None, &["kyuubi".into()], None).unwrap();
     assert_eq!(z.engine_spaces().len(), 50);
     assert_eq!(z.engine_spaces_seen(), 80);
     assert_eq!(z.engine_spaces()[0], names[0]);
     assert_eq!(z.engine_spaces()[49], names[49]);
     assert!(matches!(
-        open(&d.path().join("nope"), None, &[]),
+        open(&d.path().join("nope"), None, &[], None),
         Err(ZkError::Open { .. })
     ));
 }

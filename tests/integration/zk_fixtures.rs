@@ -9,7 +9,7 @@ use kyuubi_reaper::state::zk::datadir::{LoadOptions, load};
 use kyuubi_reaper::state::zk::jute::Limits;
 use kyuubi_reaper::state::zk::registration::{engine_space_filter, parse_registration};
 use kyuubi_reaper::state::zk::snapshot::{
-    Compression, Layout, Snapshot, SnapshotOptions, keep_all, read_snapshot_file,
+    Compression, Layout, Sessions, Snapshot, SnapshotOptions, keep_all, read_snapshot_file,
     read_snapshot_from,
 };
 use kyuubi_reaper::state::zk::txnlog::{LogEnd, TxnLogReader, TxnRecord, read_txn_log};
@@ -194,7 +194,8 @@ fn assert_state_equals_snapshot(state: &ZkState, snap: &Snapshot) {
         std::sync::Arc<str>,
         kyuubi_reaper::state::zk::snapshot::Node,
     > = snap.nodes.iter().cloned().collect();
-    let got: Vec<&str> = state.nodes.keys().map(|p| &**p).collect();
+    let mut got: Vec<&str> = state.nodes.keys().map(|p| &**p).collect();
+    got.sort_unstable();
     let want: Vec<&str> = expect.keys().map(|p| &**p).collect();
     assert_eq!(got, want, "paths");
     for (p, n) in &expect {
@@ -296,12 +297,15 @@ fn replay_from_empty_snapshot_0_with_log_1() {
     assert_eq!(s.last_zxid, 0x14);
     assert_eq!(s.txns_applied, 20);
     // Session ...0 is still open, ...1 closed at 0x13 together with its ephemeral.
-    assert_eq!(s.sessions, HashMap::from([(0x0100_0004_b38b_0000, 10_000)]));
+    assert_eq!(
+        s.sessions,
+        Sessions::from_iter([(0x0100_0004_b38b_0000, 10_000)])
+    );
     assert!(!s.nodes.keys().any(|p| p.contains("dead-0000")));
     // Every node that exists at 0x14 and still exists in snapshot.37 agrees with it.
     let s37 = read("snapshot.37");
     for (p, n) in s37.nodes.iter().filter(|(_, n)| n.czxid <= 0x14) {
-        let ours = s.nodes.get(&**p).unwrap_or_else(|| panic!("{p} missing"));
+        let ours = s.nodes.get(p).unwrap_or_else(|| panic!("{p} missing"));
         assert_eq!(
             (ours.czxid, ours.ctime, ours.ephemeral_owner),
             (n.czxid, n.ctime, n.ephemeral_owner)

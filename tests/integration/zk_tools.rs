@@ -2,6 +2,7 @@
 //! standalone server on a loopback port, seeded by kazoo (`tests/data/zk_seed.py`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,6 +15,13 @@ use kyuubi_reaper::state::zk::snapshot::Snapshot;
 
 pub(crate) const ZK_JAR: &str = "/usr/share/java/zookeeper.jar";
 pub(crate) const SLF4J_JAR: &str = "/usr/share/java/slf4j-simple.jar";
+/// Netty jars that Debian's `zookeeper.jar` manifest leaves out of its `Class-Path` although
+/// `NettyServerCnxnFactory` (the TLS server) needs them; `libnetty-java` ships them.
+pub(crate) const NETTY_JARS: [&str; 3] = [
+    "/usr/share/java/netty-codec.jar",
+    "/usr/share/java/netty-resolver.jar",
+    "/usr/share/java/netty-transport-native-unix-common.jar",
+];
 pub(crate) const INSTALL_HINT: &str = "install ZooKeeper's tools with: apt-get update && \
      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zookeeper python3-kazoo";
 
@@ -29,7 +37,7 @@ pub(crate) fn fixtures() -> PathBuf {
 
 /// Fails (never skips) when java or the ZooKeeper jars are missing.
 pub(crate) fn require_java() {
-    for jar in [ZK_JAR, SLF4J_JAR] {
+    for jar in [ZK_JAR, SLF4J_JAR].iter().chain(&NETTY_JARS) {
         assert!(Path::new(jar).is_file(), "{jar} is missing; {INSTALL_HINT}");
     }
     let ok = Command::new("java")
@@ -40,7 +48,7 @@ pub(crate) fn require_java() {
 }
 
 pub(crate) fn classpath() -> String {
-    format!("{ZK_JAR}:{SLF4J_JAR}")
+    format!("{ZK_JAR}:{SLF4J_JAR}:{}", NETTY_JARS.join(":"))
 }
 
 /// One node as printed by `SnapshotFormatter -d`.
@@ -451,33 +459,7 @@ impl ZkServer {
 
     /// A kazoo process holding a session with these registrations.
     pub(crate) fn hold(&self, timeout_s: u32, spec: &serde_json::Value) -> Holder {
-        let mut child = Command::new(PYTHON)
-            .arg(seed_script())
-            .arg(self.hosts())
-            .args(["hold", &timeout_s.to_string(), &spec.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("holder said {line:?}: {e}"));
-        let stdin = child.stdin.take();
-        Holder {
-            child,
-            stdin,
-            session: v["session"].as_i64().unwrap(),
-            paths: v["paths"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_str().unwrap().to_string())
-                .collect(),
-        }
+        hold_at(&self.hosts(), timeout_s, spec)
     }
 }
 
@@ -539,4 +521,294 @@ pub(crate) fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(300));
     }
     panic!("timed out waiting for {what}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A three-server ensemble, and the seeding helpers for any connect string (zk_ensemble.rs).
+
+/// Runs `zk_seed.py <hosts> <args…>` and returns its stdout.
+pub(crate) fn py_at(hosts: &str, args: &[&str]) -> String {
+    let out = Command::new(PYTHON)
+        .arg(seed_script())
+        .arg(hosts)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zk_seed.py {hosts} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every znode as kazoo sees it through `hosts`.
+pub(crate) fn dump_at(hosts: &str) -> BTreeMap<String, Live> {
+    let v: serde_json::Value = serde_json::from_str(&py_at(hosts, &["dump"])).unwrap();
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(p, n)| {
+            let data = n["data"]
+                .as_str()
+                .map(|s| base64::engine::general_purpose::STANDARD.decode(s).unwrap());
+            let live = Live {
+                data,
+                owner: n["owner"].as_i64().unwrap(),
+                czxid: n["czxid"].as_i64().unwrap(),
+                mzxid: n["mzxid"].as_i64().unwrap(),
+                ctime: n["ctime"].as_i64().unwrap(),
+                mtime: n["mtime"].as_i64().unwrap(),
+            };
+            (p.clone(), live)
+        })
+        .collect()
+}
+
+/// A kazoo process holding a session (through `hosts`) with these registrations.
+pub(crate) fn hold_at(hosts: &str, timeout_s: u32, spec: &serde_json::Value) -> Holder {
+    let mut child = Command::new(PYTHON)
+        .arg(seed_script())
+        .arg(hosts)
+        .args(["hold", &timeout_s.to_string(), &spec.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("holder said {line:?}: {e}"));
+    let stdin = child.stdin.take();
+    Holder {
+        child,
+        stdin,
+        session: v["session"].as_i64().unwrap(),
+        paths: v["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect(),
+    }
+}
+
+/// Free loopback ports, all bound at once so that none repeats.
+pub(crate) fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+fn srvr_at(port: u16) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"srvr").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn last_lines(path: &Path) -> String {
+    let s = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+impl ZkServer {
+    /// A standalone server whose `zoo.cfg` gets `extra` lines appended (TLS, say).
+    pub(crate) fn with_config(extra: &str) -> Self {
+        let server = ZkServer::new();
+        let cfg = server.dir.path().join("zoo.cfg");
+        let mut text = fs::read_to_string(&cfg).unwrap();
+        text.push_str(extra);
+        if !extra.ends_with('\n') {
+            text.push('\n');
+        }
+        fs::write(&cfg, text).unwrap();
+        server
+    }
+}
+
+/// One server of a [`ZkEnsemble`]; killed on drop.
+pub(crate) struct Member {
+    pub(crate) myid: usize,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    child: Option<Child>,
+}
+
+impl Member {
+    pub(crate) fn hosts(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        assert!(self.child.is_none());
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("zk.log"))
+            .unwrap();
+        let child = Command::new("java")
+            .args(["-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+            .arg("-Dzookeeper.extendedTypesEnabled=true")
+            .args([
+                "-cp",
+                &classpath(),
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+            ])
+            .arg(self.dir.path().join("zoo.cfg"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start java: {e}; {INSTALL_HINT}"));
+        self.child = Some(child);
+    }
+
+    /// `Mode: leader` or `Mode: follower`, once the server serves.
+    pub(crate) fn mode(&self) -> Option<String> {
+        let out = srvr_at(self.port)?;
+        out.lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .map(str::to_string)
+    }
+
+    pub(crate) fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// SIGKILL: no goodbye to clients or peers.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub(crate) fn log(&self) -> String {
+        last_lines(&self.dir.path().join("zk.log"))
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Three ZooKeeper servers on loopback ports (client, quorum and election ports each), in
+/// their own temp dirs, with a short tick so that elections and sessions are quick.
+pub(crate) struct ZkEnsemble {
+    pub(crate) members: Vec<Member>,
+}
+
+impl ZkEnsemble {
+    /// Starts three servers and waits until each is a leader or a follower.
+    pub(crate) fn start() -> Self {
+        require_java();
+        require_kazoo();
+        let ports = free_ports(9);
+        let mut peers = String::new();
+        for i in 0..3 {
+            writeln!(
+                peers,
+                "server.{}=127.0.0.1:{}:{}",
+                i + 1,
+                ports[3 + i],
+                ports[6 + i]
+            )
+            .unwrap();
+        }
+        let mut members = Vec::new();
+        for (i, port) in ports.iter().take(3).enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let data = dir.path().join("data");
+            fs::create_dir(&data).unwrap();
+            fs::write(data.join("myid"), format!("{}\n", i + 1)).unwrap();
+            let cfg = format!(
+                "tickTime=500\ninitLimit=20\nsyncLimit=10\ndataDir={}\nclientPort={port}\n\
+                 clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nsnapCount=100000\n\
+                 preAllocSize=1024\nadmin.enableServer=false\nstandaloneEnabled=false\n\
+                 4lw.commands.whitelist=srvr,ruok,mntr\ncnxTimeout=1000\n{peers}",
+                data.display()
+            );
+            fs::write(dir.path().join("zoo.cfg"), cfg).unwrap();
+            members.push(Member {
+                myid: i + 1,
+                dir,
+                port: *port,
+                child: None,
+            });
+        }
+        for m in &mut members {
+            m.spawn();
+        }
+        let mut ensemble = ZkEnsemble { members };
+        ensemble.wait_serving(&[0, 1, 2]);
+        ensemble
+    }
+
+    /// Waits until the members `which` serve as leader or follower.
+    pub(crate) fn wait_serving(&mut self, which: &[usize]) {
+        let start = Instant::now();
+        for &i in which {
+            loop {
+                let m = &mut self.members[i];
+                assert!(m.running(), "ZooKeeper {} exited: {}", m.myid, m.log());
+                if m.mode()
+                    .is_some_and(|mode| mode == "leader" || mode == "follower")
+                {
+                    break;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(90),
+                    "ZooKeeper {} did not join the quorum: {}",
+                    m.myid,
+                    m.log()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Starts a killed member again and waits until it serves.
+    pub(crate) fn restart(&mut self, i: usize) {
+        self.members[i].kill();
+        self.members[i].spawn();
+        self.wait_serving(&[i]);
+    }
+
+    /// The connect string of the members `which`, in that order.
+    pub(crate) fn connect(&self, which: &[usize]) -> String {
+        which
+            .iter()
+            .map(|&i| self.members[i].hosts())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The member that leads.
+    pub(crate) fn leader(&self) -> usize {
+        (0..3)
+            .find(|&i| self.members[i].mode().as_deref() == Some("leader"))
+            .expect("no leader")
+    }
+}
+
+impl Member {
+    /// The process id, while it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }

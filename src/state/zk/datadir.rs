@@ -12,15 +12,16 @@
 //! orphaned ephemerals the way a starting server does (the caller decides with
 //! [`ZkState::is_alive`]), and must not know anything about Kyuubi.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{ChainBreak, Rejected, ZkError};
+use super::nodes::Nodes;
 use super::snapshot::{
-    Compression, Node, SnapshotInfo, SnapshotOptions, file_kind, parse_snapshot_file_name,
-    read_snapshot_file,
+    Compression, Node, Sessions, SnapshotInfo, SnapshotOptions, Tally, TallyFilter, file_kind,
+    parse_snapshot_file_name, read_snapshot_file_with, tally_key,
 };
 use super::txnlog::{LogEnd, Txn, TxnLogReader, TxnRecord, parse_log_file_name};
 
@@ -141,9 +142,11 @@ pub struct ZkState {
     /// Newer snapshots that failed validation, with reasons.
     pub rejected_snapshots: Vec<Rejected>,
     /// Session id → timeout (ms).
-    pub sessions: HashMap<i64, i32>,
-    /// Kept nodes by path (look up with `&str`: `state.nodes.get("/a")`).
-    pub nodes: BTreeMap<Arc<str>, Node>,
+    pub sessions: Sessions,
+    /// Kept nodes by path (look up with `&str`: `state.nodes.get("/a")`), in file order.
+    pub nodes: Nodes,
+    /// Nodes counted but not kept ([`load_with`]'s tally), after replay.
+    pub tallied: Tally,
     /// True when transaction logs were replayed (a data dir was given); false for a single
     /// snapshot file.
     pub replayed: bool,
@@ -167,14 +170,20 @@ impl ZkState {
     /// Whether `node`'s owner session is alive (see [`Liveness`]).
     #[must_use]
     pub fn is_alive(&self, node: &Node) -> Liveness {
-        match Owner::from_raw(node.ephemeral_owner) {
+        self.liveness(node.ephemeral_owner, node.czxid)
+    }
+
+    /// [`Self::is_alive`] of a node with this owner and czxid (a tallied one).
+    #[must_use]
+    pub fn liveness(&self, ephemeral_owner: i64, czxid: i64) -> Liveness {
+        match Owner::from_raw(ephemeral_owner) {
             Owner::Session(session) => {
                 if let Some(&timeout_ms) = self.sessions.get(&session) {
                     Liveness::Alive {
                         session,
                         timeout_ms,
                     }
-                } else if !self.replayed && self.snapshot.zxid.is_some_and(|z| node.czxid > z) {
+                } else if !self.replayed && self.snapshot.zxid.is_some_and(|z| czxid > z) {
                     Liveness::Uncertain { session }
                 } else {
                     Liveness::Dead { session }
@@ -340,18 +349,31 @@ pub fn load(
     filter: &dyn Fn(&[u8]) -> bool,
     opts: &LoadOptions,
 ) -> Result<ZkState, ZkError> {
+    load_with(path, filter, None, opts)
+}
+
+/// [`load`], also counting the nodes that `filter` drops and `tally` accepts into
+/// [`ZkState::tallied`] (their owner and czxid, under a hash of the path), through the replay:
+/// created and deleted by txns, and removed with their session. How many there are, and how many
+/// are alive, is then known without keeping them.
+pub fn load_with(
+    path: &Path,
+    filter: &dyn Fn(&[u8]) -> bool,
+    tally: Option<TallyFilter<'_>>,
+    opts: &LoadOptions,
+) -> Result<ZkState, ZkError> {
     let meta = fs::metadata(path).map_err(|source| ZkError::Open {
         path: path.to_path_buf(),
         source,
     })?;
     let mut skipped = Vec::new();
     if meta.is_file() {
-        let snap = read_snapshot_file(path, filter, &opts.snapshot)?;
+        let snap = read_snapshot_file_with(path, filter, tally, &opts.snapshot)?;
         let Some(log_dir) = &opts.log_dir else {
-            return Ok(Replayer::new(snap, filter, Vec::new(), false).finish());
+            return Ok(Replayer::new(snap, filter, tally, Vec::new(), false).finish());
         };
         let logs = list_logs(&resolve_version2_dir(log_dir)?, &mut skipped)?;
-        let mut replayer = Replayer::new(snap, filter, Vec::new(), !opts.no_replay);
+        let mut replayer = Replayer::new(snap, filter, tally, Vec::new(), !opts.no_replay);
         replayer.warn_all(skipped);
         if !opts.no_replay {
             replay(&mut replayer, &logs, opts).map_err(|e| e.into_error(path, 0))?;
@@ -380,7 +402,7 @@ pub fn load(
     let mut first_gap: Option<(PathBuf, ChainBreak)> = None;
     let mut older_tried = 0;
     for f in snapshots {
-        let snap = match read_snapshot_file(&f.path, filter, &opts.snapshot) {
+        let snap = match read_snapshot_file_with(&f.path, filter, tally, &opts.snapshot) {
             Ok(s) => s,
             Err(e) => {
                 rejected.push(Rejected {
@@ -393,7 +415,7 @@ pub fn load(
         if first_gap.is_some() {
             older_tried += 1;
         }
-        let mut replayer = Replayer::new(snap, filter, rejected.clone(), !opts.no_replay);
+        let mut replayer = Replayer::new(snap, filter, tally, rejected.clone(), !opts.no_replay);
         replayer.warn_all(skipped.clone());
         if opts.no_replay {
             return Ok(replayer.finish());
@@ -499,9 +521,12 @@ fn replay(
 /// Applies txns to the kept subset.
 struct Replayer<'f> {
     filter: &'f dyn Fn(&[u8]) -> bool,
+    tally: Option<TallyFilter<'f>>,
     state: ZkState,
     /// Session → kept ephemerals it owns; built on the first closeSession.
     by_owner: Option<HashMap<i64, Vec<Arc<str>>>>,
+    /// Session → tallied ephemerals it owns; built on the first closeSession.
+    tally_by_owner: Option<HashMap<i64, Vec<u64>>>,
     prev_zxid: i64,
     /// The file the txn at `prev_zxid` came from (the snapshot before any txn is applied).
     prev_path: PathBuf,
@@ -517,22 +542,20 @@ impl<'f> Replayer<'f> {
     fn new(
         snap: super::snapshot::Snapshot,
         filter: &'f dyn Fn(&[u8]) -> bool,
+        tally: Option<TallyFilter<'f>>,
         rejected: Vec<Rejected>,
         replayed: bool,
     ) -> Self {
-        // Sorting first makes `collect` a linear bulk build (much faster than inserting one by
-        // one, and an unstable sort is about twice as fast as the stable one `collect` would do).
-        // ZooKeeper never writes a path twice; if a file does, the node with the highest mzxid
-        // wins (the bulk build keeps the last of equal keys).
-        let mut list = snap.nodes;
-        list.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.mzxid.cmp(&b.1.mzxid)));
-        let nodes: BTreeMap<Arc<str>, Node> = list.into_iter().collect();
+        let nodes = Nodes::from_list(snap.nodes);
         let zxid = snap.info.zxid.unwrap_or(0);
         let as_of = snap.info.max_ctime.max(snap.info.max_mtime);
         let prev_path = snap.info.path.clone();
         Replayer {
             filter,
+            tally,
+            tally_by_owner: None,
             state: ZkState {
+                tallied: snap.tallied,
                 snapshot: snap.info,
                 rejected_snapshots: rejected,
                 sessions: snap.sessions,
@@ -652,6 +675,27 @@ impl<'f> Replayer<'f> {
                         self.delete(&p);
                     }
                 }
+                if self.tally.is_some() {
+                    let tallied = &self.state.tallied;
+                    let index = self.tally_by_owner.get_or_insert_with(|| {
+                        let mut index: HashMap<i64, Vec<u64>> = HashMap::new();
+                        for (&key, &(owner, _)) in tallied {
+                            if let Some(s) = Owner::from_raw(owner).session() {
+                                index.entry(s).or_default().push(key);
+                            }
+                        }
+                        index
+                    });
+                    for key in index.remove(&client).unwrap_or_default() {
+                        // Unless the path was deleted and created again by another session.
+                        let owned = self.state.tallied.get(&key).is_some_and(|&(owner, _)| {
+                            Owner::from_raw(owner).session() == Some(client)
+                        });
+                        if owned {
+                            self.state.tallied.remove(&key);
+                        }
+                    }
+                }
             }
             TxnRecord::Multi(subs) => {
                 if subs.iter().any(|s| matches!(s, TxnRecord::Error { .. })) {
@@ -715,9 +759,22 @@ impl<'f> Replayer<'f> {
 
     fn create(&mut self, path: &str, data: Option<&[u8]>, owner: i64, zxid: i64, time: i64) -> Op {
         if !(self.filter)(path.as_bytes()) {
+            if let Some(tally) = self.tally
+                && tally(path.as_bytes())
+            {
+                let key = tally_key(path.as_bytes());
+                if self.state.tallied.insert(key, (owner, zxid)).is_none()
+                    && let (Some(s), Some(index)) = (
+                        Owner::from_raw(owner).session(),
+                        self.tally_by_owner.as_mut(),
+                    )
+                {
+                    index.entry(s).or_default().push(key);
+                }
+            }
             return Op::Done;
         }
-        if self.state.nodes.contains_key(path) {
+        if self.state.nodes.has(path) {
             return Op::Ignored; // NODEEXISTS
         }
         let Some(slash) = path.rfind('/') else {
@@ -725,7 +782,7 @@ impl<'f> Replayer<'f> {
         };
         let parent = &path[..slash];
         // A parent outside the kept subset cannot be checked; assume it exists.
-        if (self.filter)(parent.as_bytes()) && !self.state.nodes.contains_key(parent) {
+        if (self.filter)(parent.as_bytes()) && !self.state.nodes.has(parent) {
             return Op::Ignored; // NONODE
         }
         let key: Arc<str> = Arc::from(path);
@@ -757,7 +814,12 @@ impl<'f> Replayer<'f> {
                 Op::Done
             }
             None if (self.filter)(path.as_bytes()) => Op::Ignored,
-            None => Op::Done,
+            None => {
+                if self.tally.is_some_and(|tally| tally(path.as_bytes())) {
+                    self.state.tallied.remove(&tally_key(path.as_bytes()));
+                }
+                Op::Done
+            }
         }
     }
 }
@@ -765,7 +827,7 @@ impl<'f> Replayer<'f> {
 #[cfg(test)]
 #[allow(clippy::too_many_lines)]
 mod tests {
-    use super::super::snapshot::keep_all;
+    use super::super::snapshot::{keep_all, read_snapshot_file};
     use super::super::writer::{SnapshotBuilder, SnapshotNode, TxnLogBuilder, op, rec, txn};
     use super::*;
 
@@ -944,8 +1006,9 @@ mod tests {
         assert_eq!(s.logs.len(), 1);
         assert_eq!(s.logs[0].txns_read, 13);
         assert_eq!(s.logs[0].txns_applied, 12);
-        assert_eq!(s.sessions, HashMap::from([(B, 40_000)]));
-        let paths: Vec<&str> = s.nodes.keys().map(|p| &**p).collect();
+        assert_eq!(s.sessions, Sessions::from_iter([(B, 40_000)]));
+        let mut paths: Vec<&str> = s.nodes.keys().map(|p| &**p).collect();
+        paths.sort_unstable();
         assert_eq!(paths, ["/k", "/k/b1", "/k/m", "/k/t"]);
         assert_eq!(s.nodes["/k"].data.as_deref(), Some(&b"v"[..]));
         assert_eq!(s.nodes["/k"].mzxid, 10);

@@ -1,11 +1,12 @@
-//! Engine state from ZooKeeper's own files: which Kyuubi engines are registered, and alive.
+//! Engine state from ZooKeeper: which Kyuubi engines are registered, and alive.
 //!
 //! Owns: turning a `--zk-snapshot PATH` (a snapshot file, or a data directory whose newest valid
-//! snapshot is read and whose transaction logs are replayed after it) into
-//! [`RegistrationRecord`]s in the [`EngineState`], with the state's as-of time (the last
-//! transaction applied), and noting the engine spaces of every namespace on the way (so that
-//! an `--ha-namespace` matching none of them can be refused by the caller). The submodules are a complete, pure reader of ZooKeeper's formats; no
-//! Rust crate parses them:
+//! snapshot is read and whose transaction logs are replayed after it) or a live `--zk` ensemble
+//! into [`RegistrationRecord`]s in the [`EngineState`], with the state's as-of time (the last
+//! transaction applied, or the start of the live read), and noting the engine spaces of every
+//! namespace on the way (so that an `--ha-namespace` matching none of them can be refused by the
+//! caller). The file submodules are a complete, pure reader of ZooKeeper's formats; no Rust
+//! crate parses them:
 //!
 //! - [`jute`]: bounds-checked big-endian decoding with ZooKeeper's length limits.
 //! - [`snapshot`]: the streaming, fully validated snapshot reader (raw, gz, snappy).
@@ -17,11 +18,17 @@
 //!   benchmark generators; not in the product build.
 //! - [`error`]: what went wrong, on which file, at which byte.
 //!
-//! Must not: talk to a ZooKeeper server, write the data directory, or judge pods.
+//! - [`live`]: a live ensemble, read whole after a `sync` (the only submodule that talks to a
+//!   server).
+//!
+//! A live read becomes a [`ZkSource`] through [`from_live`], so both kinds give the same
+//! evidence. Must not: write the data directory or to a server, or judge pods.
 
 pub mod datadir;
 pub mod error;
 pub mod jute;
+pub mod live;
+pub mod nodes;
 pub mod registration;
 pub mod snapshot;
 pub mod txnlog;
@@ -30,12 +37,14 @@ pub mod writer;
 pub mod xerial;
 
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jiff::Timestamp;
 
 pub use datadir::{Liveness, LoadOptions, Owner, ZkState};
 pub use error::ZkError;
+use live::LiveTree;
+use nodes::Nodes;
 use registration::{
     EngineSpaceNotes, is_engine_space_node, is_engine_space_path, parse_registration,
 };
@@ -63,9 +72,10 @@ pub struct ZkLoad {
 /// tags are known, so that only those are decoded in full.
 #[derive(Debug)]
 pub struct ZkSource {
-    path: PathBuf,
+    /// The path or connect string, as given.
+    location: String,
     namespaces: Vec<String>,
-    zk: ZkState,
+    origin: Origin,
     /// Engine spaces of any namespace seen while loading (bounded), sorted.
     engine_spaces: Vec<String>,
     /// How many engine space nodes were seen in all (the list above is capped).
@@ -77,33 +87,48 @@ pub struct ZkSource {
 /// Reads `path` (a snapshot file or a data directory) and keeps the engine spaces of
 /// `ha_namespaces`: every checksum is verified, older snapshots are fallen back to, and logs are
 /// replayed for a directory, or from `log_dir` (ZooKeeper's `dataLogDir`) when given.
+///
+/// With `wanted`, only the registrations of the tags it accepts are kept (with every other node
+/// of the engine spaces); the others are only counted, with their owners, so that the summary
+/// still counts every registration and the live ones, while memory follows the candidates. On a
+/// snapshot of 500,000 registrations that is most of the time a scan takes (BENCHMARKS.md).
 pub fn open(
     path: &Path,
     log_dir: Option<&Path>,
     ha_namespaces: &[String],
+    wanted: Option<&dyn Fn(&str) -> bool>,
 ) -> Result<ZkSource, ZkError> {
     let namespaces: Vec<String> = ha_namespaces.to_vec();
     // Every engine space of any namespace is noted on the way (for the `--ha-namespace` gate):
     // the snapshot reader calls the filter once per node, the replay on each path a txn
     // touches. Only paths whose last byte can end an engine type reach the RefCell.
     let notes = RefCell::new(EngineSpaceNotes::default());
+    let in_spaces = |p: &[u8]| namespaces.iter().any(|ns| is_engine_space_path(ns, p));
     let filter = |p: &[u8]| {
         if EngineSpaceNotes::may_be_space(p) {
             notes.borrow_mut().note(p);
         }
-        namespaces.iter().any(|ns| is_engine_space_path(ns, p))
+        in_spaces(p)
+            && match (wanted, registration_tag(p)) {
+                (Some(wanted), Some(tag)) => wanted(tag),
+                _ => true,
+            }
     };
+    // Called for what `filter` dropped: the registrations of other tags.
+    let tally = |p: &[u8]| wanted.is_some() && in_spaces(p) && registration_tag(p).is_some();
     let options = LoadOptions {
         // The digest proves a snapshot is an exact image, which no verdict depends on; the
         // Adler32 seals are always checked.
         snapshot: SnapshotOptions {
             compute_digest: false,
+            // No verdict reads a registration's data: its name says everything.
+            keep_data: false,
             ..SnapshotOptions::default()
         },
         log_dir: log_dir.map(Path::to_path_buf),
         ..LoadOptions::default()
     };
-    let zk = datadir::load(path, &filter, &options)?;
+    let zk = datadir::load_with(path, &filter, Some(&tally), &options)?;
     for rejected in &zk.rejected_snapshots {
         tracing::warn!("skipped snapshot: {rejected}");
     }
@@ -121,20 +146,81 @@ pub fn open(
         })
         .count();
     Ok(ZkSource {
-        path: path.to_path_buf(),
+        location: path.display().to_string(),
         namespaces,
-        zk,
+        origin: Origin::Files(Box::new(zk)),
         engine_spaces: notes.paths(),
         engine_spaces_seen: notes.seen(),
         matching_engine_spaces,
     })
 }
 
+/// Where a [`ZkSource`]'s nodes came from.
+#[derive(Debug)]
+enum Origin {
+    /// ZooKeeper's files: a snapshot, and the logs replayed after it.
+    Files(Box<ZkState>),
+    /// A live ensemble, read whole after a `sync`.
+    Live(LiveRead),
+}
+
+/// What a live read gave, with its nodes in the form the files give them.
+#[derive(Debug)]
+struct LiveRead {
+    started: Timestamp,
+    server: String,
+    last_zxid: i64,
+    nodes: Nodes,
+}
+
+/// The source of a live ensemble's read (see [`live::read`]): every node it returned lies in
+/// an engine space of `ha_namespaces`; an ephemeral one is held by a live session, since the
+/// server still had it.
+#[must_use]
+pub fn from_live(ensemble: &live::Ensemble, tree: LiveTree, ha_namespaces: &[String]) -> ZkSource {
+    ZkSource {
+        location: ensemble.to_string(),
+        namespaces: ha_namespaces.to_vec(),
+        engine_spaces: tree.engine_spaces,
+        engine_spaces_seen: tree.engine_spaces_seen,
+        matching_engine_spaces: tree.matching_engine_spaces,
+        origin: Origin::Live(LiveRead {
+            started: tree.started,
+            server: tree.server,
+            last_zxid: tree.last_zxid,
+            nodes: Nodes::from_list(tree.nodes.into_iter().collect()),
+        }),
+    }
+}
+
+/// Checks that `path` (a snapshot file or data directory) exists and is a file or directory,
+/// before it is read.
+pub fn check_path(path: &Path) -> Result<(), ZkError> {
+    let meta = std::fs::metadata(path).map_err(|source| ZkError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() || meta.is_dir() {
+        Ok(())
+    } else {
+        Err(ZkError::NotARegularFile {
+            path: path.to_path_buf(),
+            kind: snapshot::file_kind(meta.file_type()),
+        })
+    }
+}
+
 impl ZkSource {
-    /// The time of the last transaction the state reflects.
+    /// The time the state reflects: the last transaction applied (files), or the moment the
+    /// read began (a live ensemble).
     #[must_use]
     pub fn as_of(&self) -> Timestamp {
-        Timestamp::from_millisecond(self.zk.as_of_ms).unwrap_or(Timestamp::UNIX_EPOCH)
+        match &self.origin {
+            Origin::Files(zk) => {
+                Timestamp::from_millisecond(zk.as_of_ms).unwrap_or(Timestamp::UNIX_EPOCH)
+            }
+            Origin::Live(tree) => tree.started,
+        }
     }
 
     /// Paths of the Kyuubi engine spaces (`/[<chroot>/]<ns>_<version>_<LEVEL>_<TYPE>`) of
@@ -160,34 +246,54 @@ impl ZkSource {
         self.matching_engine_spaces
     }
 
-    /// How the source is named in messages: `zookeeper <path>`.
+    /// How the source is named in messages: `zookeeper <path or connect string>`.
     #[must_use]
     pub fn name(&self) -> String {
-        format!("zookeeper {}", self.path.display())
+        format!("zookeeper {}", self.location)
+    }
+
+    /// The files read, what the as-of time is taken from, the layout line and the nodes.
+    fn describe(&self) -> (Vec<String>, &'static str, String, &Nodes) {
+        match &self.origin {
+            Origin::Files(zk) => {
+                let mut files = vec![zk.snapshot.path.display().to_string()];
+                files.extend(zk.logs.iter().map(|l| l.path.display().to_string()));
+                let as_of_from = if zk.replayed {
+                    "last transaction applied"
+                } else {
+                    "latest node change in the snapshot"
+                };
+                let layout = format!(
+                    "snapshot zxid {}, {} transaction(s) replayed",
+                    zk.snapshot
+                        .zxid
+                        .map_or_else(|| "?".into(), |z| format!("{z:#x}")),
+                    zk.txns_applied
+                );
+                (files, as_of_from, layout, &zk.nodes)
+            }
+            Origin::Live(tree) => (
+                Vec::new(),
+                "start of the live read, before its sync",
+                format!(
+                    "live, read from {}, last zxid {:#x}",
+                    tree.server, tree.last_zxid
+                ),
+                &tree.nodes,
+            ),
+        }
     }
 
     /// Adds the source to `state` with the registrations of the tags `wanted` accepts, and
     /// counts every registration (and the live ones) for the summary.
     pub fn load_into(self, state: &mut EngineState, wanted: &dyn Fn(&str) -> bool) -> ZkLoad {
-        let zk = &self.zk;
-        let mut files = vec![zk.snapshot.path.display().to_string()];
-        files.extend(zk.logs.iter().map(|l| l.path.display().to_string()));
+        let (files, as_of_from, layout, nodes) = self.describe();
         let source = state.add_source(SourceSummary {
             kind: SourceKind::ZooKeeper,
-            location: self.path.display().to_string(),
+            location: self.location.clone(),
             as_of: self.as_of(),
-            as_of_from: if zk.replayed {
-                "last transaction applied"
-            } else {
-                "latest node change in the snapshot"
-            },
-            layout: format!(
-                "snapshot zxid {}, {} transaction(s) replayed",
-                zk.snapshot
-                    .zxid
-                    .map_or_else(|| "?".into(), |z| format!("{z:#x}")),
-                zk.txns_applied
-            ),
+            as_of_from,
+            layout,
             files,
             engine_spaces: self.matching_engine_spaces,
             ..SourceSummary::default()
@@ -197,7 +303,7 @@ impl ZkSource {
             registrations: 0,
             live: 0,
         };
-        for (node_path, node) in &zk.nodes {
+        for (node_path, node) in nodes {
             // Engine-space parents, users and leaves are not registrations; only names with a
             // `refId=` and a `sequence=` are. The refId is found cheaply first, so that only the
             // registrations of candidate tags are decoded in full.
@@ -205,11 +311,18 @@ impl ZkSource {
                 continue;
             };
             load.registrations += 1;
-            let (owner, session) = match zk.is_alive(node) {
-                Liveness::Alive { session, .. } => (OwnerState::Live, Some(session)),
-                Liveness::Uncertain { session } => (OwnerState::Uncertain, Some(session)),
-                Liveness::Dead { session } => (OwnerState::Gone, Some(session)),
-                Liveness::NotEphemeral(_) => (OwnerState::NotEphemeral, None),
+            let (owner, session) = match &self.origin {
+                Origin::Files(zk) => match zk.is_alive(node) {
+                    Liveness::Alive { session, .. } => (OwnerState::Live, Some(session)),
+                    Liveness::Uncertain { session } => (OwnerState::Uncertain, Some(session)),
+                    Liveness::Dead { session } => (OwnerState::Gone, Some(session)),
+                    Liveness::NotEphemeral(_) => (OwnerState::NotEphemeral, None),
+                },
+                // The server still holds the node, so its session is alive.
+                Origin::Live(_) => match Owner::from_raw(node.ephemeral_owner).session() {
+                    Some(session) => (OwnerState::Live, Some(session)),
+                    None => (OwnerState::NotEphemeral, None),
+                },
             };
             if owner != OwnerState::Gone {
                 load.live += 1;
@@ -248,6 +361,14 @@ impl ZkSource {
             };
             state.add_registration(registration.ref_id, record);
         }
+        if let Origin::Files(zk) = &self.origin {
+            for &(owner, czxid) in zk.tallied.values() {
+                load.registrations += 1;
+                if !matches!(zk.liveness(owner, czxid), Liveness::Dead { .. }) {
+                    load.live += 1;
+                }
+            }
+        }
         let summary = state.source_mut(source);
         summary.registrations = load.registrations;
         summary.live_registrations = load.live;
@@ -255,11 +376,16 @@ impl ZkSource {
     }
 }
 
+/// [`cheap_ref_id`] of a path as the readers see it (bytes).
+fn registration_tag(path: &[u8]) -> Option<&str> {
+    std::str::from_utf8(path).ok().and_then(cheap_ref_id)
+}
+
 /// The `refId=` value of a registration name, found without decoding the rest: the last
 /// `refId=` of the path (attribute values may contain `/`, Kyuubi #7282), up to the next `;`,
 /// when a `sequence=` follows.
 fn cheap_ref_id(path: &str) -> Option<&str> {
-    let start = path.rfind("refId=")? + "refId=".len();
+    let start = memchr::memmem::rfind(path.as_bytes(), b"refId=")? + "refId=".len();
     let rest = &path[start..];
     let end = rest.find(';')?;
     rest[end..]

@@ -11,7 +11,6 @@
 //! is bounded by the kept subset plus I/O buffers. It must not keep the whole tree, must not
 //! choose between snapshots (that is `datadir`'s job) and must not apply transaction logs.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -197,16 +196,38 @@ impl SnapshotInfo {
     }
 }
 
+/// Session id → timeout (ms). Hashed with foldhash: a scan looks up the owner of every
+/// registration, hundreds of thousands on a busy ensemble, and session ids are not chosen by an
+/// adversary who could benefit from collisions (they come from the server's clock and id).
+pub type Sessions = std::collections::HashMap<i64, i32, foldhash::fast::FixedState>;
+
 /// A decoded snapshot: metadata, every session, and the kept nodes in file (pre-order) order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// Metadata.
     pub info: SnapshotInfo,
     /// Session id → timeout (ms).
-    pub sessions: HashMap<i64, i32>,
+    pub sessions: Sessions,
     /// Nodes that passed the filter, as (path, node). Paths are decoded lossily from the stored
     /// bytes; the root is `""`. `Arc<str>` so that indexes can share them without copies.
     pub nodes: Vec<(Arc<str>, Node)>,
+    /// Nodes the filter dropped but the tally accepted (see [`read_snapshot_file_with`]).
+    pub tallied: Tally,
+}
+
+/// Which of the nodes a filter drops are still counted (into a [`Tally`]).
+pub type TallyFilter<'f> = &'f dyn Fn(&[u8]) -> bool;
+
+/// Nodes that are counted but not kept: the hash of the path ([`tally_key`]) → (owner,
+/// czxid). A reader that needs only how many registrations there are, and how many are alive,
+/// keeps 24 bytes for each instead of the whole node.
+pub type Tally = std::collections::HashMap<u64, (i64, i64), foldhash::fast::FixedState>;
+
+/// The key of a path in a [`Tally`]. Two paths with one key are counted once: counts only.
+#[must_use]
+pub fn tally_key(path: &[u8]) -> u64 {
+    use std::hash::BuildHasher as _;
+    foldhash::fast::FixedState::with_seed(0x6b79_7575_6269).hash_one(path)
 }
 
 /// Options for reading a snapshot.
@@ -218,6 +239,9 @@ pub struct SnapshotOptions {
     pub compute_digest: bool,
     /// Cap on one snappy block (compressed or decompressed).
     pub max_snappy_block: usize,
+    /// Keep the data of the kept nodes (`false`: [`Node::data`] is `None`; a scan needs only
+    /// the names, owners and times of registrations).
+    pub keep_data: bool,
 }
 
 impl Default for SnapshotOptions {
@@ -226,6 +250,7 @@ impl Default for SnapshotOptions {
             limits: Limits::default(),
             compute_digest: true,
             max_snappy_block: super::xerial::DEFAULT_MAX_BLOCK,
+            keep_data: true,
         }
     }
 }
@@ -296,6 +321,17 @@ pub fn read_snapshot_file(
     filter: &dyn Fn(&[u8]) -> bool,
     opts: &SnapshotOptions,
 ) -> Result<Snapshot, ZkError> {
+    read_snapshot_file_with(path, filter, None, opts)
+}
+
+/// [`read_snapshot_file`], also counting into [`Snapshot::tallied`] the nodes that `filter`
+/// drops and `tally` accepts.
+pub fn read_snapshot_file_with(
+    path: &Path,
+    filter: &dyn Fn(&[u8]) -> bool,
+    tally: Option<TallyFilter<'_>>,
+    opts: &SnapshotOptions,
+) -> Result<Snapshot, ZkError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -305,20 +341,32 @@ pub fn read_snapshot_file(
         None => (None, Compression::from_file_name(&name)),
     };
     let file = open_regular_file(path)?;
+    let input = Input {
+        compression,
+        zxid,
+        path,
+    };
     match compression {
-        Compression::None => read_snapshot_from(file, compression, zxid, path, filter, opts),
+        Compression::None => read_snapshot(file, &input, filter, tally, opts),
         Compression::Gzip => {
             let r = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
-            read_snapshot_from(r, compression, zxid, path, filter, opts)
+            read_snapshot(r, &input, filter, tally, opts)
         }
         Compression::Snappy => {
             let r = XerialSnappyReader::with_max_block(
                 BufReader::with_capacity(1 << 16, file),
                 opts.max_snappy_block,
             );
-            read_snapshot_from(r, compression, zxid, path, filter, opts)
+            read_snapshot(r, &input, filter, tally, opts)
         }
     }
+}
+
+/// What a snapshot stream is, for messages and [`SnapshotInfo`].
+struct Input<'p> {
+    compression: Compression,
+    zxid: Option<i64>,
+    path: &'p Path,
 }
 
 /// Reads and fully validates a snapshot from an already-decompressing reader.
@@ -332,11 +380,31 @@ pub fn read_snapshot_from<R: Read>(
     filter: &dyn Fn(&[u8]) -> bool,
     opts: &SnapshotOptions,
 ) -> Result<Snapshot, ZkError> {
+    let input = Input {
+        compression,
+        zxid,
+        path,
+    };
+    read_snapshot(reader, &input, filter, None, opts)
+}
+
+fn read_snapshot<R: Read>(
+    reader: R,
+    input: &Input<'_>,
+    filter: &dyn Fn(&[u8]) -> bool,
+    tally: Option<TallyFilter<'_>>,
+    opts: &SnapshotOptions,
+) -> Result<Snapshot, ZkError> {
+    let Input {
+        compression,
+        zxid,
+        path,
+    } = *input;
     let compressed = compression != Compression::None;
     let mut parser = Parser {
         feed: Feed::new(reader, compressed),
         limits: opts.limits,
-        tree: Tree::new(filter, opts.compute_digest),
+        tree: Tree::new(filter, tally, opts.compute_digest, opts.keep_data),
     };
     let wrap = |e: Failure| match e {
         Failure::Decode(e) => ZkError::ReadSnapshot {
@@ -380,6 +448,7 @@ pub fn read_snapshot_from<R: Read>(
         },
         sessions: body.sessions,
         nodes: tree.nodes,
+        tallied: tree.tallied,
     })
 }
 
@@ -513,7 +582,7 @@ impl<R: Read> Feed<R> {
 
 struct Body {
     header: FileHeader,
-    sessions: HashMap<i64, i32>,
+    sessions: Sessions,
     acl_count: usize,
     layout: Layout,
     digest: Option<ZxidDigest>,
@@ -582,10 +651,13 @@ impl<R: Read> Parser<'_, R> {
         })
     }
 
-    fn read_sessions(&mut self) -> Result<HashMap<i64, i32>, JuteError> {
+    fn read_sessions(&mut self) -> Result<Sessions, JuteError> {
         let limits = self.limits;
         let count = self.read_count("session count")?;
-        let mut sessions = HashMap::with_capacity(count.min(1 << 16));
+        let mut sessions = Sessions::with_capacity_and_hasher(
+            count.min(1 << 16),
+            foldhash::fast::FixedState::default(),
+        );
         for _ in 0..count {
             let (id, timeout) = self.feed.record(limits, |c| {
                 Ok((c.read_long("session id")?, c.read_int("session timeout")?))
@@ -813,11 +885,21 @@ struct Tree<'f> {
     /// Lengths of the stacked ancestors' paths.
     chain_lens: Vec<usize>,
     digest: Option<u64>,
+    keep_data: bool,
+    tally: Option<TallyFilter<'f>>,
+    tallied: Tally,
 }
 
 impl<'f> Tree<'f> {
-    fn new(filter: &'f dyn Fn(&[u8]) -> bool, compute_digest: bool) -> Self {
+    fn new(
+        filter: &'f dyn Fn(&[u8]) -> bool,
+        tally: Option<TallyFilter<'f>>,
+        compute_digest: bool,
+        keep_data: bool,
+    ) -> Self {
         Tree {
+            tally,
+            tallied: Tally::default(),
             filter,
             nodes: Vec::new(),
             node_count: 0,
@@ -826,6 +908,7 @@ impl<'f> Tree<'f> {
             chain: Vec::new(),
             chain_lens: Vec::new(),
             digest: compute_digest.then_some(0),
+            keep_data,
         }
     }
 
@@ -847,7 +930,7 @@ impl<'f> Tree<'f> {
             self.nodes.push((
                 path,
                 Node {
-                    data: n.data.map(<[u8]>::to_vec),
+                    data: n.data.filter(|_| self.keep_data).map(<[u8]>::to_vec),
                     czxid: n.czxid(),
                     mzxid: n.mzxid(),
                     ctime: n.ctime(),
@@ -855,6 +938,11 @@ impl<'f> Tree<'f> {
                     ephemeral_owner: n.ephemeral_owner(),
                 },
             ));
+        } else if let Some(tally) = self.tally
+            && tally(n.path)
+        {
+            self.tallied
+                .insert(tally_key(n.path), (n.ephemeral_owner(), n.czxid()));
         }
         Ok(())
     }

@@ -36,10 +36,12 @@
 //! privilege escalation, all capabilities dropped, the `RuntimeDefault` seccomp profile, resource
 //! requests and limits; `/tmp` is an `emptyDir` (the tool copies a store in WAL mode there).
 //! State volumes are mounted read-only, and no `fsGroup` is set: Kubernetes would change the
-//! ownership of Kyuubi's files.
+//! ownership of Kyuubi's files. Live sources (`--store-url`, `--zk`) need no volume; a password
+//! in a store URL is refused, since a manifest is plain text in the cluster: the password comes
+//! from a Secret key (`--store-password-secret`) as `$KYUUBI_REAPER_STORE_PASSWORD`.
 //!
-//! Owns: checking `manifests`' flags (names, container paths and the volumes they lie on,
-//! quantities, the cron schedule, which flags go with which kind), building the objects, and
+//! Owns: checking `manifests`' flags (names, container paths and the volumes they lie on, the
+//! live sources, quantities, the cron schedule, which flags go with which kind), building the objects, and
 //! checking the command line put in the container the way the tool will: parsed by its own clap
 //! definition and resolved by `config`, so a manifest whose tool would refuse its flags is never
 //! printed. Must not: talk to a cluster, read the clock or the environment, or print anything
@@ -61,8 +63,8 @@ use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
     HTTPGetAction, ObjectFieldSelector, PersistentVolumeClaimVolumeSource, PodSecurityContext,
-    PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecurityContext,
-    Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+    PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
@@ -75,6 +77,8 @@ use serde::Serialize;
 use crate::cli::{Cli, Command, ManifestKindArg, ManifestsArgs, SidecarPrintArg};
 use crate::config::{ReapConfig, WatchConfig};
 use crate::error::{Error, ExitCode};
+use crate::state::sql::StoreUrl;
+use crate::state::zk::live::Ensemble;
 
 /// The program's name, in labels and in the container's command line as the tool parses it.
 const TOOL: &str = "kyuubi-reaper";
@@ -146,6 +150,9 @@ struct Spec {
     user: i64,
     /// `--run-as-group`.
     group: i64,
+    /// `--store-password-secret`: the Secret and key given to the tool as
+    /// `$KYUUBI_REAPER_STORE_PASSWORD`.
+    store_password: Option<(String, String)>,
 }
 
 /// What runs the tool.
@@ -247,9 +254,13 @@ impl Spec {
             Scope::Only(namespaces)
         };
         let State {
-            stores,
-            zk_snapshots,
-            mounts,
+            files:
+                Files {
+                    stores,
+                    zk_snapshots,
+                    mounts,
+                },
+            live,
         } = state(args)?;
         let workload = workload(args)?;
         let resources = resources(args)?;
@@ -265,8 +276,10 @@ impl Spec {
             resources,
             user: i64::from(args.run_as_user),
             group: i64::from(args.run_as_group),
+            store_password: None,
         };
-        let base = spec.tool_args(args, &stores, &zk_snapshots);
+        let base = spec.tool_args(args, &stores, &zk_snapshots, &live);
+        spec.store_password = live.password;
         let mut full = base.clone();
         full.extend(args.extra_arg.iter().cloned());
         check_command_line(&base, &full, !args.extra_arg.is_empty())?;
@@ -280,6 +293,7 @@ impl Spec {
         args: &ManifestsArgs,
         stores: &[String],
         zk_snapshots: &[String],
+        servers: &Live,
     ) -> Vec<String> {
         let mut line: Vec<String> = match &self.workload {
             Workload::CronJob { deadline, .. } => {
@@ -309,6 +323,13 @@ impl Spec {
         }
         line.extend(stores.iter().map(|p| format!("--store={p}")));
         line.extend(zk_snapshots.iter().map(|p| format!("--zk-snapshot={p}")));
+        line.extend(
+            servers
+                .store_urls
+                .iter()
+                .map(|u| format!("--store-url={u}")),
+        );
+        line.extend(servers.ensembles.iter().map(|z| format!("--zk={z}")));
         match &self.scope {
             Scope::All => line.push("--all-namespaces".into()),
             Scope::Only(namespaces) => {
@@ -523,9 +544,18 @@ fn check_workload(target: &str) -> Result<(), Error> {
     }
 }
 
-/// The state paths and the volumes they lie on.
+/// The state sources.
 #[derive(Debug)]
 struct State {
+    /// The files, and the volumes they lie on.
+    files: Files,
+    /// The servers read over the network.
+    live: Live,
+}
+
+/// The state paths and the volumes they lie on.
+#[derive(Debug, Default)]
+struct Files {
     /// `--store`, each once.
     stores: Vec<String>,
     /// `--zk-snapshot`, each once.
@@ -534,14 +564,107 @@ struct State {
     mounts: Vec<Mount>,
 }
 
-/// The state paths (`--store`, `--zk-snapshot`) and the volumes they lie on, checked.
+/// The live sources, each once, and the Secret key holding the store password.
+#[derive(Debug, Default)]
+struct Live {
+    /// `--store-url`, without a password.
+    store_urls: Vec<String>,
+    /// `--zk`.
+    ensembles: Vec<String>,
+    /// `--store-password-secret`: the Secret's name and key.
+    password: Option<(String, String)>,
+}
+
+impl Live {
+    fn is_empty(&self) -> bool {
+        self.store_urls.is_empty() && self.ensembles.is_empty()
+    }
+}
+
+/// `--store-url`, `--zk` and `--store-password-secret`, checked as the tool will read them; a
+/// password in a URL is refused, since a manifest is kept in the cluster as plain text.
+fn live(args: &ManifestsArgs) -> Result<Live, Error> {
+    let mut live = Live::default();
+    for url in &args.store_url {
+        // The messages quote the URL, never with its password.
+        let parsed = StoreUrl::parse(url).map_err(|e| usage(format!("--store-url: {e}")))?;
+        if parsed.has_password() {
+            return Err(usage(format!(
+                "--store-url {}: has a password, which a manifest would keep in the cluster \
+                 as plain text; put it in a Secret and give --store-password-secret SECRET:KEY",
+                parsed.redacted()
+            )));
+        }
+        if !live.store_urls.contains(url) {
+            live.store_urls.push(url.clone());
+        }
+    }
+    for connect in &args.zk {
+        Ensemble::parse(connect).map_err(|e| usage(format!("--zk {connect}: {e}")))?;
+        if !live.ensembles.contains(connect) {
+            live.ensembles.push(connect.clone());
+        }
+    }
+    if let Some(secret) = &args.store_password_secret {
+        let Some((name, key)) = secret.split_once(':') else {
+            return Err(usage(format!(
+                "--store-password-secret {secret:?}: write SECRET:KEY, the Secret's name and \
+                 the key of the password in it"
+            )));
+        };
+        dns_subdomain("--store-password-secret", name)?;
+        if key.is_empty()
+            || key.len() > 253
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(usage(format!(
+                "--store-password-secret {secret:?}: the key {key:?} is not a Secret key \
+                 (letters, digits, `-`, `_` and `.`, at most 253)"
+            )));
+        }
+        live.password = Some((name.to_string(), key.to_string()));
+    }
+    Ok(live)
+}
+
+/// The state sources: the paths (`--store`, `--zk-snapshot`) and the volumes they lie on, and
+/// the live sources, checked.
 fn state(args: &ManifestsArgs) -> Result<State, Error> {
-    if args.store.is_empty() && args.zk_snapshot.is_empty() {
+    let live = live(args)?;
+    if !args.store.is_empty() || !args.zk_snapshot.is_empty() {
+        return Ok(State {
+            files: files(args)?,
+            live,
+        });
+    }
+    if live.is_empty() {
         return Err(usage(
             "no state to judge from: give --store (Kyuubi's metadata store) and/or \
-             --zk-snapshot (ZooKeeper's data directory), as paths inside the container",
+             --zk-snapshot (ZooKeeper's data directory), as paths inside the container, or \
+             the servers --store-url and --zk",
         ));
     }
+    let (flag, sources) = if args.kind == ManifestKindArg::Sidecar {
+        ("--state-volume", &args.state_volume)
+    } else {
+        ("--state-claim", &args.state_claim)
+    };
+    if let Some(source) = sources.first() {
+        return Err(usage(format!(
+            "{flag} {source}: holds none of the --store or --zk-snapshot paths (there are none)"
+        )));
+    }
+    Ok(State {
+        files: Files::default(),
+        live,
+    })
+}
+
+/// The state paths (`--store`, `--zk-snapshot`, at least one given) and the volumes they lie
+/// on, checked.
+fn files(args: &ManifestsArgs) -> Result<Files, Error> {
     let stores = container_paths("--store", &args.store)?;
     let zk_snapshots = container_paths("--zk-snapshot", &args.zk_snapshot)?;
     let sidecar = args.kind == ManifestKindArg::Sidecar;
@@ -627,7 +750,7 @@ fn state(args: &ManifestsArgs) -> Result<State, Error> {
             unused.dir
         )));
     }
-    Ok(State {
+    Ok(Files {
         stores,
         zk_snapshots,
         mounts,
@@ -1020,8 +1143,11 @@ fn owned(cli: &Cli) -> Vec<(&'static str, String)> {
             format!("{:?} {}", judge.pods.namespace, judge.pods.all_namespaces),
         ),
         (
-            "the state paths (--store, --zk-snapshot)",
-            format!("{:?} {:?}", judge.state.store, judge.state.zk_snapshot),
+            "the state sources (--store, --zk-snapshot, --store-url, --zk)",
+            format!(
+                "{:?} {:?} {:?} {:?}",
+                judge.state.store, judge.state.zk_snapshot, judge.state.store_url, judge.state.zk
+            ),
         ),
     ];
     match &cli.command {
@@ -1550,6 +1676,20 @@ impl Spec {
                     field_ref: Some(ObjectFieldSelector {
                         field_path: "metadata.name".into(),
                         ..ObjectFieldSelector::default()
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            });
+        }
+        if let Some((secret, key)) = &self.store_password {
+            env.push(EnvVar {
+                name: "KYUUBI_REAPER_STORE_PASSWORD".into(),
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: secret.clone(),
+                        key: key.clone(),
+                        optional: Some(false),
                     }),
                     ..EnvVarSource::default()
                 }),

@@ -1695,3 +1695,98 @@ fn a_deployments_command_line_runs_an_elected_watch_that_reaps() {
     let log = service.log();
     assert_eq!(service.stop(), Some(0), "{log}");
 }
+
+/// Live sources need no volume: the store URL and the ensemble reach the tool's command line
+/// as given, the store's password comes from the Secret as `$KYUUBI_REAPER_STORE_PASSWORD`, and
+/// a password in a URL (plain text in the cluster) is refused without being shown.
+#[test]
+fn live_sources_need_no_volume_and_the_password_comes_from_a_secret() {
+    let line = |text: &str| -> Vec<String> { text.split_whitespace().map(String::from).collect() };
+    let url = "mysql://kyuubi_ro@mysql.kyuubi:3306/kyuubi?ssl-mode=REQUIRED";
+    let zk = "zk-0.zk:2181,zk-1.zk:2181,zk-2.zk:2181/kyuubi";
+    for kind in ["cronjob", "deployment"] {
+        let objects = generate(&line(&format!(
+            "manifests {kind} -n kyuubi --image registry.example/kyuubi-reaper:0.1.0 \
+             --store-url {url} --zk {zk} --store-password-secret kyuubi-db:password \
+             --extra-arg=--ha-namespace=kyuubi"
+        )));
+        let template = the_pod_template(&objects);
+        let container = the_container(&template);
+        let args = args_of(&container);
+        assert_eq!(given(&args, "--store-url"), [url], "{args:?}");
+        assert_eq!(given(&args, "--zk"), [zk], "{args:?}");
+        assert!(given(&args, "--store").is_empty() && given(&args, "--zk-snapshot").is_empty());
+        let cli = parse_tool(&args);
+        let judge = match &cli.command {
+            Command::Reap(a) => &a.judge,
+            Command::Watch(a) => &a.judge,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(judge.state.store_url, [url]);
+        assert_eq!(judge.state.zk, [zk]);
+        let env: Vec<Value> = container
+            .env
+            .clone()
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect();
+        assert!(
+            env.contains(&json!({
+                "name": "KYUUBI_REAPER_STORE_PASSWORD",
+                "valueFrom": {"secretKeyRef": {"name": "kyuubi-db", "key": "password", "optional": false}}
+            })),
+            "{env:?}"
+        );
+        // Only the scratch directory is mounted.
+        assert_eq!(assert_hardened(&container), [("/tmp".to_string(), false)]);
+        let volumes = template.spec.unwrap().volumes.unwrap();
+        assert_eq!(volumes.len(), 1, "{volumes:?}");
+        // Files and servers together.
+        let objects = generate(&words(kind, &["--zk", zk]));
+        let args = args_of(&the_container(&the_pod_template(&objects)));
+        assert_eq!(given(&args, "--zk"), [zk]);
+        assert_eq!(
+            given(&args, "--store"),
+            ["/var/lib/kyuubi/kyuubi_state_store.db"]
+        );
+    }
+
+    let live = "manifests cronjob -n kyuubi --image registry.example/kyuubi-reaper:0.1.0";
+    for (more, flag) in [
+        (
+            "--store-url mysql://kyuubi_ro:s3cret@db/kyuubi",
+            "--store-url",
+        ),
+        (
+            "--store-url mysql://kyuubi_ro@db/kyuubi?sslmode=fancy",
+            "--store-url",
+        ),
+        ("--store-url ftp://db/kyuubi", "--store-url"),
+        ("--zk zk-0:notaport", "--zk"),
+        ("--store-password-secret kyuubi-db:password", "--store-url"),
+        (
+            "--store-url mysql://kyuubi_ro@db/kyuubi --store-password-secret kyuubi-db",
+            "--store-password-secret",
+        ),
+        (
+            "--store-url mysql://kyuubi_ro@db/kyuubi --store-password-secret Bad_Secret:password",
+            "--store-password-secret",
+        ),
+        (
+            "--store-url mysql://kyuubi_ro@db/kyuubi --store-password-secret kyuubi-db:pass/word",
+            "--store-password-secret",
+        ),
+        ("--zk zk-0:2181 --state-claim kyuubi-data", "--state-claim"),
+        ("--zk zk-0:2181 --extra-arg=--zk=zk-9:2181", "--extra-arg"),
+        (
+            "--zk zk-0:2181 --extra-arg=--store-url=mysql://u:s3cret@db/k",
+            "--extra-arg",
+        ),
+    ] {
+        let words = line(&format!("{live} {more}"));
+        assert_refused(&words, flag);
+        let out = reaper(&words).run_within(LIMIT);
+        assert!(!out.stderr.contains("s3cret"), "{more}: {}", out.stderr);
+    }
+}

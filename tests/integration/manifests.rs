@@ -1752,7 +1752,7 @@ fn live_sources_need_no_volume_and_the_password_comes_from_a_secret() {
         );
     }
 
-    let live = "manifests cronjob -n kyuubi --image registry.example/kyuubi-reaper:0.1.0";
+    let base = "manifests cronjob -n kyuubi --image registry.example/kyuubi-reaper:0.1.0";
     for (more, flag) in [
         (
             "--store-url mysql://kyuubi_ro:s3cret@db/kyuubi",
@@ -1784,7 +1784,7 @@ fn live_sources_need_no_volume_and_the_password_comes_from_a_secret() {
             "--extra-arg",
         ),
     ] {
-        let words = line(&format!("{live} {more}"));
+        let words = line(&format!("{base} {more}"));
         assert_refused(&words, flag);
         let out = reaper(&words).run_within(LIMIT);
         assert!(!out.stderr.contains("s3cret"), "{more}: {}", out.stderr);

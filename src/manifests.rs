@@ -1990,7 +1990,10 @@ mod tests {
             ("--extra-arg=--pods=/x.json", "cannot take --pods"),
             ("--extra-arg=-A", "cannot be used with '--all-namespaces'"),
             ("--extra-arg=-nother", "cannot change the namespaces reaped"),
-            ("--extra-arg=--store=/x.db", "cannot change the state paths"),
+            (
+                "--extra-arg=--store=/x.db",
+                "cannot change the state sources",
+            ),
             (
                 "--extra-arg=--deadline=1h",
                 "cannot change the run's deadline",

@@ -421,40 +421,11 @@ impl ZkServer {
     }
 
     pub(crate) fn py(&self, args: &[&str]) -> String {
-        let out = Command::new(PYTHON)
-            .arg(seed_script())
-            .arg(self.hosts())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "zk_seed.py {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        py_at(&self.hosts(), args)
     }
 
     pub(crate) fn dump(&self) -> BTreeMap<String, Live> {
-        let v: serde_json::Value = serde_json::from_str(&self.py(&["dump"])).unwrap();
-        v.as_object()
-            .unwrap()
-            .iter()
-            .map(|(p, n)| {
-                let data = n["data"]
-                    .as_str()
-                    .map(|s| base64::engine::general_purpose::STANDARD.decode(s).unwrap());
-                let live = Live {
-                    data,
-                    owner: n["owner"].as_i64().unwrap(),
-                    czxid: n["czxid"].as_i64().unwrap(),
-                    mzxid: n["mzxid"].as_i64().unwrap(),
-                    ctime: n["ctime"].as_i64().unwrap(),
-                    mtime: n["mtime"].as_i64().unwrap(),
-                };
-                (p.clone(), live)
-            })
-            .collect()
+        dump_at(&self.hosts())
     }
 
     /// A kazoo process holding a session with these registrations.

@@ -144,10 +144,15 @@ impl MariaDb {
     fn start(pki: Option<&Pki>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
+        // The server's temporary tables in a directory of its own, not the shared /tmp (an
+        // install once failed on a temporary table gone from there).
+        std::fs::create_dir(d.join("tmp")).unwrap();
+        let tmpdir = format!("--tmpdir={}", d.join("tmp").display());
         run(
             Command::new(mariadb_bin("mariadb-install-db"))
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", d.join("data").display()))
+                .arg(&tmpdir)
                 .args([
                     "--auth-root-authentication-method=normal",
                     "--user=root",
@@ -160,6 +165,7 @@ impl MariaDb {
         command
             .arg("--no-defaults")
             .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(&tmpdir)
             .arg(format!("--socket={}", d.join("mysqld.sock").display()))
             .arg(format!("--port={port}"))
             .arg(format!(

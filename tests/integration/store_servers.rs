@@ -2302,6 +2302,12 @@ fn scan_over_a_store_url_judges_like_the_sqlite_file_and_refuses_bad_servers() {
         world::batch("c0000001-0000-4000-8000-000000000002", "RUNNING", "spark"),
         world::batch("c0000001-0000-4000-8000-000000000003", "ERROR", "spark"),
         world::batch("c0000001-0000-4000-8000-000000000004", "PENDING", "spark"),
+        // A value longer than the server sends of one cell: cut, so no longer JSON.
+        {
+            let mut b = world::batch("c0000001-0000-4000-8000-000000000005", "FINISHED", "spark");
+            b.request_conf["pad"] = "x".repeat(300_000).into();
+            b
+        },
     ];
     rt.block_on(async {
         server.create_databases(&["kyuubi_cli", "empty"]).await;
@@ -2371,6 +2377,13 @@ fn scan_over_a_store_url_judges_like_the_sqlite_file_and_refuses_bad_servers() {
     let reader_url = url(READER.0, "kyuubi_cli", "");
     let live = scan(&["--store-url", &reader_url], Some(READER.1)).code(0);
     assert_eq!(world::verdicts(&live.json()), expected, "{}", live.stderr);
+    assert!(
+        live.stderr.contains(
+            "metadata row c0000001-0000-4000-8000-000000000005: request_conf is not a JSON object"
+        ),
+        "{}",
+        live.stderr
+    );
     let source = &live.json()["sources"][0];
     assert_eq!(source["location"], reader_url.as_str());
     assert_eq!(

@@ -810,11 +810,18 @@ impl Tables {
     }
 }
 
+/// The most characters of one cell the server sends: each column is cut to this by the server
+/// (`LEFT`), so a row costs at most a few MiB however large its values are. Kyuubi's values are
+/// far shorter (`request_conf`, the longest, is a few KiB); a cut `request_conf` is no longer
+/// JSON and its row's namespace is unknown, with a warning.
+pub const MAX_CELL_CHARS: usize = 256 * 1024;
+
 /// `SELECT a, b, NULL, … FROM table WHERE identifier IN (…n parameters…)`, with NULL in place of
-/// each column the table lacks. MySQL quotes names with backticks and takes `?` parameters;
-/// PostgreSQL quotes with double quotes, takes `$n` parameters, and every column is cast to
-/// `text` (one decoding for every type a Kyuubi version used: bigint, int, boolean, text,
-/// varchar).
+/// each column the table lacks and each cell cut to [`MAX_CELL_CHARS`]. MySQL quotes names with
+/// backticks and takes `?` parameters (`LEFT` gives every value as text, which the rows'
+/// decoding reads); PostgreSQL quotes with double quotes, takes `$n` parameters, and every
+/// column is cast to `text` (one decoding for every type a Kyuubi version used: bigint, int,
+/// boolean, text, varchar).
 fn select_sql(
     dialect: Dialect,
     table: &str,
@@ -825,9 +832,9 @@ fn select_sql(
     let columns: Vec<String> = wanted
         .iter()
         .map(|c| match (dialect, present.contains(*c)) {
-            (Dialect::MySql, true) => format!("`{c}`"),
+            (Dialect::MySql, true) => format!("LEFT(`{c}`, {MAX_CELL_CHARS})"),
             (Dialect::MySql, false) => "NULL".to_string(),
-            (Dialect::Postgres, true) => format!("CAST(\"{c}\" AS text)"),
+            (Dialect::Postgres, true) => format!("LEFT(CAST(\"{c}\" AS text), {MAX_CELL_CHARS})"),
             (Dialect::Postgres, false) => "CAST(NULL AS text)".to_string(),
         })
         .collect();
@@ -1322,7 +1329,8 @@ mod tests {
                 &present,
                 2
             ),
-            "SELECT `identifier`, `state`, NULL FROM `metadata` WHERE `identifier` IN (?, ?)"
+            "SELECT LEFT(`identifier`, 262144), LEFT(`state`, 262144), NULL FROM `metadata` \
+             WHERE `identifier` IN (?, ?)"
         );
         assert_eq!(
             select_sql(
@@ -1332,8 +1340,8 @@ mod tests {
                 &present,
                 3
             ),
-            "SELECT CAST(\"identifier\" AS text), CAST(NULL AS text) FROM \"metadata\" WHERE \
-             \"identifier\" IN ($1, $2, $3)"
+            "SELECT LEFT(CAST(\"identifier\" AS text), 262144), CAST(NULL AS text) FROM \
+             \"metadata\" WHERE \"identifier\" IN ($1, $2, $3)"
         );
     }
 

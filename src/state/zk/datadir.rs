@@ -679,7 +679,7 @@ impl<'f> Replayer<'f> {
                     let tallied = &self.state.tallied;
                     let index = self.tally_by_owner.get_or_insert_with(|| {
                         let mut index: HashMap<i64, Vec<u64>> = HashMap::new();
-                        for (&key, &(owner, _)) in tallied {
+                        for (key, (owner, _)) in tallied.iter() {
                             if let Some(s) = Owner::from_raw(owner).session() {
                                 index.entry(s).or_default().push(key);
                             }
@@ -688,11 +688,11 @@ impl<'f> Replayer<'f> {
                     });
                     for key in index.remove(&client).unwrap_or_default() {
                         // Unless the path was deleted and created again by another session.
-                        let owned = self.state.tallied.get(&key).is_some_and(|&(owner, _)| {
+                        let owned = self.state.tallied.get(key).is_some_and(|(owner, _)| {
                             Owner::from_raw(owner).session() == Some(client)
                         });
                         if owned {
-                            self.state.tallied.remove(&key);
+                            self.state.tallied.remove(key);
                         }
                     }
                 }
@@ -816,7 +816,7 @@ impl<'f> Replayer<'f> {
             None if (self.filter)(path.as_bytes()) => Op::Ignored,
             None => {
                 if self.tally.is_some_and(|tally| tally(path.as_bytes())) {
-                    self.state.tallied.remove(&tally_key(path.as_bytes()));
+                    self.state.tallied.remove(tally_key(path.as_bytes()));
                 }
                 Op::Done
             }

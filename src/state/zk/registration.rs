@@ -622,20 +622,22 @@ pub fn decode_app_mgr_info(raw: &str) -> Result<AppMgrInfo, String> {
 /// below it, at any depth). Lock and counter spaces do not count.
 #[must_use]
 pub fn is_engine_space_path(ha_namespace: &str, path: &[u8]) -> bool {
-    let Some(rest) = path
+    engine_space_len(ha_namespace, path).is_some()
+}
+
+/// When `path` lies in an engine space of `ha_namespace` (see [`is_engine_space_path`]), the
+/// length of the space node's path, which `path` starts with: every path that starts with the
+/// space node's path and then `/` lies in the same space.
+#[must_use]
+pub fn engine_space_len(ha_namespace: &str, path: &[u8]) -> Option<usize> {
+    let rest = path
         .strip_prefix(b"/")
-        .and_then(|p| p.strip_prefix(ha_namespace.as_bytes()))
-    else {
-        return false;
-    };
-    let Some(rest) = rest.strip_prefix(b"_") else {
-        return false;
-    };
-    let end = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
-    let Ok(tail) = std::str::from_utf8(&rest[..end]) else {
-        return false;
-    };
+        .and_then(|p| p.strip_prefix(ha_namespace.as_bytes()))?
+        .strip_prefix(b"_")?;
+    let end = memchr::memchr(b'/', rest).unwrap_or(rest.len());
+    let tail = std::str::from_utf8(&rest[..end]).ok()?;
     matches!(split_level_type(tail), Ok((v, _, _)) if valid_version(v))
+        .then_some(path.len() - rest.len() + end)
 }
 
 /// Whether `path` is an engine space node of `ha_namespace` itself

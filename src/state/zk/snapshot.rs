@@ -196,6 +196,10 @@ impl SnapshotInfo {
     }
 }
 
+/// The most entries a map is sized for from a count in the file before the entries are read
+/// (16 MiB of sessions): a count is only the file's word until the entries are there.
+const MAX_PRESIZE: usize = 1 << 20;
+
 /// Session id → timeout (ms). Hashed with foldhash: a scan looks up the owner of every
 /// registration, hundreds of thousands on a busy ensemble, and session ids are not chosen by an
 /// adversary who could benefit from collisions (they come from the server's clock and id).
@@ -221,7 +225,109 @@ pub type TallyFilter<'f> = &'f dyn Fn(&[u8]) -> bool;
 /// Nodes that are counted but not kept: the hash of the path ([`tally_key`]) → (owner,
 /// czxid). A reader that needs only how many registrations there are, and how many are alive,
 /// keeps 24 bytes for each instead of the whole node.
-pub type Tally = std::collections::HashMap<u64, (i64, i64), foldhash::fast::FixedState>;
+///
+/// A snapshot's nodes are appended to a list, in file order (a snapshot holds each path once);
+/// the map by key is built only when something changes the tally (the replay of transaction
+/// logs). On a snapshot of 500,000 registrations, growing a hash map as they came was a fifth
+/// of a scan, most of it the kernel zeroing the pages of each larger table (BENCHMARKS.md).
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    list: Vec<(u64, (i64, i64))>,
+    map: Option<TallyMap>,
+}
+
+/// [`Tally`]'s map, once built.
+type TallyMap = std::collections::HashMap<u64, (i64, i64), foldhash::fast::FixedState>;
+
+impl PartialEq for Tally {
+    fn eq(&self, other: &Self) -> bool {
+        self.sorted() == other.sorted()
+    }
+}
+
+impl Eq for Tally {}
+
+impl Tally {
+    /// Each key once (the entry [`Self::get`] answers), sorted: for comparisons.
+    fn sorted(&self) -> Vec<(u64, (i64, i64))> {
+        // The later entry of a key listed twice wins, as in a map; once the map is built the
+        // list is empty.
+        let mut entries: Vec<_> = self.list.iter().rev().copied().collect();
+        entries.sort_by_key(|&(k, _)| k);
+        entries.dedup_by_key(|&mut (k, _)| k);
+        if let Some(map) = &self.map {
+            entries.extend(map.iter().map(|(&k, &v)| (k, v)));
+        }
+        entries.sort_unstable();
+        entries
+    }
+
+    /// Counts a node of a snapshot (no map is built; the key is taken to be new).
+    fn push(&mut self, key: u64, owner: i64, czxid: i64) {
+        match &mut self.map {
+            Some(map) => {
+                map.insert(key, (owner, czxid));
+            }
+            None => self.list.push((key, (owner, czxid))),
+        }
+    }
+
+    /// How many nodes are counted (a key the list holds twice, which only a 64-bit hash
+    /// collision gives, counts twice until the map is built).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.map.as_ref().map_or(self.list.len(), TallyMap::len)
+    }
+
+    /// Whether no node is counted.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every (key, (owner, czxid)).
+    pub fn iter(&self) -> impl Iterator<Item = (u64, (i64, i64))> + '_ {
+        // Once the map is built the list is empty.
+        self.list.iter().copied().chain(
+            self.map
+                .iter()
+                .flat_map(|m| m.iter().map(|(&k, &v)| (k, v))),
+        )
+    }
+
+    /// Every (owner, czxid).
+    pub fn values(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// The (owner, czxid) under `key` (builds the map).
+    pub fn get(&mut self, key: u64) -> Option<(i64, i64)> {
+        self.map().get(&key).copied()
+    }
+
+    /// Counts `value` under `key`, giving back what was there (builds the map).
+    pub fn insert(&mut self, key: u64, value: (i64, i64)) -> Option<(i64, i64)> {
+        self.map().insert(key, value)
+    }
+
+    /// Stops counting `key` (builds the map).
+    pub fn remove(&mut self, key: u64) -> Option<(i64, i64)> {
+        self.map().remove(&key)
+    }
+
+    /// The map, built on first use; of a key listed twice, the later entry stays.
+    fn map(&mut self) -> &mut TallyMap {
+        let list = &mut self.list;
+        self.map.get_or_insert_with(|| {
+            let mut map = TallyMap::with_capacity_and_hasher(
+                list.len(),
+                foldhash::fast::FixedState::default(),
+            );
+            map.extend(std::mem::take(list));
+            map
+        })
+    }
+}
 
 /// The key of a path in a [`Tally`]. Two paths with one key are counted once: counts only.
 #[must_use]
@@ -627,6 +733,13 @@ impl<R: Read> Parser<'_, R> {
         })?;
 
         let sessions = self.read_sessions()?;
+        // Registrations are ephemeral, about one per session: sized for two per session, the
+        // tally is not grown (and copied) as it fills; the pages are touched only as they are
+        // used. Bounded, since the count is the file's word.
+        if self.tree.tally.is_some() {
+            let expected = sessions.len().saturating_mul(2);
+            self.tree.tallied.list.reserve(expected.min(MAX_PRESIZE));
+        }
         let acl_count = self.read_acl_cache()?;
         self.read_nodes()?;
         self.seal(1)?;
@@ -655,7 +768,7 @@ impl<R: Read> Parser<'_, R> {
         let limits = self.limits;
         let count = self.read_count("session count")?;
         let mut sessions = Sessions::with_capacity_and_hasher(
-            count.min(1 << 16),
+            count.min(MAX_PRESIZE),
             foldhash::fast::FixedState::default(),
         );
         for _ in 0..count {
@@ -942,7 +1055,7 @@ impl<'f> Tree<'f> {
             && tally(n.path)
         {
             self.tallied
-                .insert(tally_key(n.path), (n.ephemeral_owner(), n.czxid()));
+                .push(tally_key(n.path), n.ephemeral_owner(), n.czxid());
         }
         Ok(())
     }
@@ -1058,6 +1171,40 @@ mod tests {
         });
         b.layout(layout).digest_zxid(5).last_zxid(6);
         b
+    }
+
+    #[test]
+    fn a_tally_answers_alike_as_a_list_and_as_a_map() {
+        let mut listed = Tally::default();
+        listed.push(1, 10, 100);
+        listed.push(2, 0, 101);
+        listed.push(3, 11, 102);
+        assert_eq!(listed.len(), 3);
+        let mut mapped = listed.clone();
+        assert_eq!(mapped.get(2), Some((0, 101)), "builds the map");
+        assert_eq!(listed, mapped);
+        let mut values: Vec<_> = mapped.values().collect();
+        values.sort_unstable();
+        assert_eq!(values, [(0, 101), (10, 100), (11, 102)]);
+        assert_eq!(mapped.remove(1), Some((10, 100)));
+        assert_eq!(mapped.insert(4, (12, 103)), None);
+        mapped.push(5, 13, 104);
+        assert_eq!(mapped.len(), 4);
+        assert_ne!(listed, mapped);
+        let mut keys: Vec<_> = mapped.iter().map(|(k, _)| k).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, [2, 3, 4, 5]);
+        // A key listed twice (a hash collision): the later entry stays once the map is built.
+        let mut twice = Tally::default();
+        twice.push(7, 1, 1);
+        twice.push(7, 2, 2);
+        assert_eq!(twice.len(), 2);
+        let mut single = Tally::default();
+        single.push(7, 2, 2);
+        assert_eq!(twice, single);
+        assert_eq!(twice.get(7), Some((2, 2)));
+        assert_eq!(twice.len(), 1);
+        assert!(!twice.is_empty());
     }
 
     #[test]

@@ -2003,6 +2003,79 @@ async fn read_a(url: StoreUrl) -> Result<(), SqlError> {
     Ok(())
 }
 
+/// How a database's URLs name the TLS options: the option, the CA option, and the modes
+/// verify-full, verify-ca, require and disable.
+struct TlsSpelling {
+    mode: &'static str,
+    ca: &'static str,
+    modes: [&'static str; 4],
+}
+
+/// MySQL's names.
+const MYSQL_SPELLING: TlsSpelling = TlsSpelling {
+    mode: "ssl-mode",
+    ca: "ssl-ca",
+    modes: ["VERIFY_IDENTITY", "VERIFY_CA", "REQUIRED", "DISABLED"],
+};
+
+/// libpq's names.
+const PG_SPELLING: TlsSpelling = TlsSpelling {
+    mode: "sslmode",
+    ca: "sslrootcert",
+    modes: ["verify-full", "verify-ca", "require", "disable"],
+};
+
+/// Reads tag `a` (from a server whose reader may log in over TLS only) in every mode: the
+/// server's CA passes each checking mode, another CA fails each, `require` without a CA and no
+/// options at all (`prefer`) pass, and no TLS is refused by the server (`refused` is in the
+/// message).
+async fn tls_modes_do_what_they_say(
+    url: impl Fn(&str) -> StoreUrl,
+    at: &str,
+    spelling: &TlsSpelling,
+    ca: &str,
+    other_ca: &str,
+    refused: &str,
+) {
+    let TlsSpelling {
+        mode,
+        ca: ca_option,
+        modes: [full, chain, require, disable],
+    } = spelling;
+    for options in [
+        format!("?{mode}={full}&{ca_option}={ca}"),
+        format!("?{mode}={chain}&{ca_option}={ca}"),
+        format!("?{mode}={require}&{ca_option}={ca}"),
+        format!("?{mode}={require}"),
+        String::new(),
+    ] {
+        read_a(url(&options))
+            .await
+            .unwrap_or_else(|e| panic!("{options}: {e}"));
+    }
+    for (options, expected) in [
+        (
+            format!("?{mode}={full}&{ca_option}={other_ca}"),
+            "not signed by a CA in ssl-ca",
+        ),
+        (
+            format!("?{mode}={chain}&{ca_option}={other_ca}"),
+            "not signed by a CA in ssl-ca",
+        ),
+        (
+            format!("?{mode}={require}&{ca_option}={other_ca}"),
+            "not signed by a CA in ssl-ca",
+        ),
+        (format!("?{mode}={disable}"), refused),
+    ] {
+        let (error, message) = failure(read_a(url(&options)).await, at);
+        assert!(
+            message.contains(expected),
+            "{options}: {message} ({error:?})"
+        );
+    }
+}
+
 /// MariaDB with `--ssl-cert/--ssl-key/--ssl-ca`: each mode does what it says.
 #[test]
 fn mariadb_tls_is_verified_as_the_mode_says() {
@@ -2034,38 +2107,9 @@ fn mariadb_tls_is_verified_as_the_mode_says() {
             )
             .await
             .unwrap();
-        for ok in [
-            format!("?ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
-            format!("?ssl-mode=VERIFY_CA&ssl-ca={ca}"),
-            format!("?ssl-mode=REQUIRED&ssl-ca={ca}"),
-            "?ssl-mode=REQUIRED".into(),
-            String::new(),
-        ] {
-            read_a(server.url("kyuubi_tls", &ok))
-                .await
-                .unwrap_or_else(|e| panic!("{ok}: {e}"));
-        }
-        for (options, expected) in [
-            (
-                format!("?ssl-mode=VERIFY_IDENTITY&ssl-ca={other_ca}"),
-                "not signed by a CA in ssl-ca",
-            ),
-            (
-                format!("?ssl-mode=VERIFY_CA&ssl-ca={other_ca}"),
-                "not signed by a CA in ssl-ca",
-            ),
-            (
-                format!("?ssl-mode=REQUIRED&ssl-ca={other_ca}"),
-                "not signed by a CA in ssl-ca",
-            ),
-            ("?ssl-mode=DISABLED".into(), "access denied"),
-        ] {
-            let (error, message) = failure(read_a(server.url("kyuubi_tls", &options)).await, &at);
-            assert!(
-                message.contains(expected),
-                "{options}: {message} ({error:?})"
-            );
-        }
+        let url = |options: &str| server.url("kyuubi_tls", options);
+        tls_modes_do_what_they_say(url, &at, &MYSQL_SPELLING, &ca, &other_ca, "access denied")
+            .await;
         let (error, message) = failure(
             read_a(server.url(
                 "kyuubi_tls",
@@ -2225,31 +2269,9 @@ fn postgres_tls_is_verified_as_the_mode_says() {
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        for ok in [
-            format!("?sslmode=verify-full&sslrootcert={ca}"),
-            format!("?sslmode=verify-ca&sslrootcert={ca}"),
-            format!("?sslmode=require&sslrootcert={ca}"),
-            "?sslmode=require".into(),
-            String::new(),
-        ] {
-            read_a(server.url("kyuubi_tls", &ok))
-                .await
-                .unwrap_or_else(|e| panic!("{ok}: {e}"));
-        }
-        for (options, expected) in [
-            (
-                format!("?sslmode=verify-full&sslrootcert={other_ca}"),
-                "not signed by a CA in ssl-ca",
-            ),
-            (
-                format!("?sslmode=verify-ca&sslrootcert={other_ca}"),
-                "not signed by a CA in ssl-ca",
-            ),
-            ("?sslmode=disable".into(), "rejects connection"),
-        ] {
-            let (_, message) = failure(read_a(server.url("kyuubi_tls", &options)).await, &at);
-            assert!(message.contains(expected), "{options}: {message}");
-        }
+        let url = |options: &str| server.url("kyuubi_tls", options);
+        tls_modes_do_what_they_say(url, &at, &PG_SPELLING, &ca, &other_ca, "rejects connection")
+            .await;
     });
     let statements = postgres_statements(&server.log(), READER.0);
     assert!(!statements.is_empty());

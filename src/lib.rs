@@ -35,6 +35,7 @@ pub mod cli;
 mod config;
 mod duration;
 mod error;
+mod files;
 mod gate;
 mod k8s;
 mod manifests;
@@ -73,15 +74,15 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
     match &cli.command {
         Command::Scan(args) => {
             let config = ScanConfig::from_args(args)?;
-            runtime()?.block_on(scan::run(&config, presentation, &mut stdout))
+            block_on(scan::run(&config, presentation, &mut stdout))?
         }
         Command::Reap(args) => {
             let config = ReapConfig::from_args(args)?;
-            runtime()?.block_on(reap::run(&config, presentation, &mut stdout))
+            block_on(reap::run(&config, presentation, &mut stdout))?
         }
         Command::Watch(args) => {
             let config = WatchConfig::from_args(args)?;
-            runtime()?.block_on(watch::run(&config, presentation))
+            block_on(watch::run(&config, presentation))?
         }
         Command::Manifests(args) => manifests::run(args, &mut stdout),
         Command::Completions { shell } => {
@@ -126,6 +127,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs a command to its end, then leaves without waiting for blocking threads still running:
+/// a name lookup or a connection diagnosis that outlived its timeout (the command has already
+/// given up on it) would otherwise hold the exit for as long as it takes.
+fn block_on<T>(command: impl std::future::Future<Output = T>) -> Result<T, Error> {
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(command);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(outcome)
 }
 
 /// Logs go to stderr through tracing: warnings by default, more with `-v`, none with `-q`;

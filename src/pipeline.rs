@@ -271,20 +271,12 @@ pub(crate) const STORE_PASSWORD_ENV: &str = "KYUUBI_REAPER_STORE_PASSWORD";
 
 /// The first line of a password file (bounded; an empty password is refused).
 fn read_password_file(path: &std::path::Path) -> Result<String, Error> {
-    use std::io::Read as _;
     let problem =
         |what: String| Error::Usage(format!("--store-password-file {}: {what}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| problem(e.to_string()))?;
-    let mut text = String::new();
-    file.take(MAX_PASSWORD_FILE + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| problem(format!("cannot read it ({e})")))?;
-    if text.len() as u64 > MAX_PASSWORD_FILE {
-        return Err(problem(format!(
-            "larger than {} KiB: not a password file",
-            MAX_PASSWORD_FILE / 1024
-        )));
-    }
+    let bytes =
+        crate::files::read_small(path, MAX_PASSWORD_FILE, "a password file").map_err(problem)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| problem("cannot read it (it is not UTF-8 text)".into()))?;
     let line = text.lines().next().unwrap_or_default();
     if line.is_empty() {
         return Err(problem("its first line is empty".into()));

@@ -1107,14 +1107,25 @@ fn assert_reads_only(what: &str, statements: &[String], expected_reads: usize) {
         );
     }
     for table in ["metadata", "k8s_engine_info"] {
-        let reads: Vec<&String> = statements
+        let (checks, reads): (Vec<&String>, Vec<&String>) = statements
             .iter()
             .filter(|s| {
                 let s = s.to_ascii_lowercase();
                 (s.contains(&format!("from `{table}`")) || s.contains(&format!("from \"{table}\"")))
                     && !s.contains("information_schema")
             })
-            .collect();
+            // The one read of the whole table: the check for blank identifiers.
+            .partition(|s| {
+                let s = s.to_ascii_lowercase();
+                s.contains("where `identifier` is null or `identifier` regexp")
+                    || s.contains("where \"identifier\" is null or cast(\"identifier\" as text) ~")
+            });
+        if table == "metadata" {
+            assert!(
+                !checks.is_empty(),
+                "{what}: {table} not checked for blank identifiers"
+            );
+        }
         if table == "metadata" || expected_reads > 0 {
             for read in &reads {
                 let lower = read.to_ascii_lowercase();
@@ -1989,6 +2000,148 @@ fn a_server_that_never_answers_times_out() {
             "{url}: {error:?}"
         );
     }
+}
+
+/// What loading tag `a` must give after a step of [`damage_steps`].
+#[derive(Debug, Clone, Copy)]
+enum AfterDamage {
+    Loads,
+    Damaged(&'static str),
+    Duplicate(&'static str),
+}
+
+/// Statements that damage a 1.11 store holding row `a`, step by step, and what each step makes
+/// of the load: a blank or NULL identifier in either table could be any engine's row, so it
+/// refuses the load (as the SQLite reader does), even though no candidate's tag is blank; an
+/// identifier held twice (no unique index) refuses too. `modify_nullable` and `drop_unique` are
+/// the database's DDL.
+fn damage_steps(modify_nullable: &str, drop_unique: &str) -> Vec<(Vec<String>, AfterDamage)> {
+    let row = |identifier: &str| {
+        format!(
+            "INSERT INTO metadata(identifier, session_type, real_user, user_name, state, \
+             create_time, engine_type) VALUES ({identifier}, 'BATCH', 'u', 'u', 'FINISHED', 1, \
+             'SPARK')"
+        )
+    };
+    vec![
+        (vec![], AfterDamage::Loads),
+        (vec![row("'  '")], AfterDamage::Damaged("metadata")),
+        (
+            vec![
+                "DELETE FROM metadata WHERE identifier <> 'a'".into(),
+                modify_nullable.into(),
+                row("NULL"),
+            ],
+            AfterDamage::Damaged("metadata"),
+        ),
+        (
+            vec!["DELETE FROM metadata WHERE identifier IS NULL".into()],
+            AfterDamage::Loads,
+        ),
+        (
+            vec![
+                "INSERT INTO k8s_engine_info(identifier, pod_name, update_time) VALUES ('', 'p', 1)"
+                    .into(),
+            ],
+            AfterDamage::Damaged("k8s_engine_info"),
+        ),
+        (
+            vec![
+                "DELETE FROM k8s_engine_info".into(),
+                drop_unique.into(),
+                row("'a'"),
+            ],
+            AfterDamage::Duplicate("metadata"),
+        ),
+    ]
+}
+
+/// Loads tag `a` from `url` and checks the outcome against `expected`.
+async fn load_after_damage(url: &StoreUrl, step: usize, expected: AfterDamage) {
+    let store = SqlStore::open(url, &options()).await.unwrap();
+    let outcome = store.load(&mut EngineState::new(), &["a"]).await;
+    match (expected, outcome) {
+        (AfterDamage::Loads, Ok(_)) => {}
+        (
+            AfterDamage::Damaged(expected),
+            Err(SqlError::DamagedRow {
+                table,
+                missing: "identifier",
+                ..
+            }),
+        ) if table == expected => {}
+        (AfterDamage::Duplicate(expected), Err(SqlError::DuplicateRows { table, asked: 1 }))
+            if table == expected => {}
+        (expected, outcome) => panic!("step {step}: expected {expected:?}, got {outcome:?}"),
+    }
+}
+
+/// A damaged table refuses a `--store-url` load the way it refuses a SQLite one, on MariaDB.
+#[test]
+fn mariadb_blank_identifiers_and_duplicates_refuse_the_load() {
+    let server = MariaDb::start(None);
+    let rt = runtime();
+    rt.block_on(async {
+        server.create_users().await;
+        let mut root = server.root().await.unwrap();
+        root.query_drop("CREATE DATABASE kyuubi_d").await.unwrap();
+        let mut owner = server.owner("kyuubi_d").await;
+        for statement in script("mysql", "metadata-store-schema-1.11.0.mysql.sql") {
+            owner.query_drop(&statement).await.unwrap();
+        }
+        owner
+            .query_drop(
+                "INSERT INTO metadata(identifier, session_type, real_user, user_name, state, \
+                 create_time, engine_type) VALUES ('a', 'BATCH', 'u', 'u', 'RUNNING', 1, 'SPARK')",
+            )
+            .await
+            .unwrap();
+        let url = server.url("kyuubi_d", "");
+        let steps = damage_steps(
+            "ALTER TABLE metadata MODIFY identifier varchar(36) NULL",
+            "ALTER TABLE metadata DROP INDEX unique_identifier_index",
+        );
+        for (i, (statements, expected)) in steps.into_iter().enumerate() {
+            for statement in statements {
+                owner.query_drop(&statement).await.unwrap();
+            }
+            load_after_damage(&url, i, expected).await;
+        }
+        owner.disconnect().await.unwrap();
+        root.disconnect().await.unwrap();
+    });
+}
+
+/// The same damage on PostgreSQL.
+#[test]
+fn postgres_blank_identifiers_and_duplicates_refuse_the_load() {
+    let server = Postgres::start(None);
+    let rt = runtime();
+    rt.block_on(async {
+        server.create_databases(&["kyuubi_d"]).await;
+        let owner = server.owner("kyuubi_d").await;
+        for statement in script("postgresql", "metadata-store-schema-1.11.0.postgresql.sql") {
+            owner.batch_execute(&statement).await.unwrap();
+        }
+        owner
+            .batch_execute(
+                "INSERT INTO metadata(identifier, session_type, real_user, user_name, state, \
+                 create_time, engine_type) VALUES ('a', 'BATCH', 'u', 'u', 'RUNNING', 1, 'SPARK')",
+            )
+            .await
+            .unwrap();
+        let url = server.url("kyuubi_d", "");
+        let steps = damage_steps(
+            "ALTER TABLE metadata ALTER COLUMN identifier DROP NOT NULL",
+            "DROP INDEX unique_identifier_index",
+        );
+        for (i, (statements, expected)) in steps.into_iter().enumerate() {
+            for statement in statements {
+                owner.batch_execute(&statement).await.unwrap();
+            }
+            load_after_damage(&url, i, expected).await;
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -565,6 +565,60 @@ fn a_black_hole_or_nothing_at_all_ends_in_bounded_time() {
     assert!(e.to_string().contains("connection refused"), "{e}");
 }
 
+/// A server that answers a TLS client hello with the start of a record and then one byte now
+/// and then: each read is quick, the handshake never ends. The read is refused within its
+/// timeout, and nothing it started outlives it (dropping the runtime waits for its blocking
+/// threads: the connection diagnosis among them).
+#[test]
+fn a_tls_server_that_trickles_is_given_up_on_in_bounded_time() {
+    let certs = tempfile::tempdir().unwrap();
+    let pki = pki(certs.path());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in listener.incoming() {
+            let Ok(mut c) = c else { continue };
+            std::thread::spawn(move || {
+                use std::io::Write as _;
+                // A handshake record of 16 KiB, sent a byte at a time.
+                if c.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]).is_err() {
+                    return;
+                }
+                while c.write_all(&[0x02]).is_ok() {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    let rt = runtime();
+    let ensemble = Ensemble::parse(&format!("127.0.0.1:{port}")).unwrap();
+    let options = LiveOptions {
+        tls: Some(TlsFiles {
+            ca: pki.ca.clone(),
+            cert: None,
+            key: None,
+        }),
+        ..options(Duration::from_secs(2))
+    };
+    let t = Instant::now();
+    let e = rt
+        .block_on(read(&ensemble, &kyuubi(), &options))
+        .unwrap_err();
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "{:?}: {e}",
+        t.elapsed()
+    );
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+    let t = Instant::now();
+    drop(rt);
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "the runtime waited {:?} for what the read left running",
+        t.elapsed()
+    );
+}
+
 #[test]
 fn digest_acls_need_the_identity() {
     let mut zk = ZkServer::new();

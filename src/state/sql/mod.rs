@@ -207,7 +207,10 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
+            // Two hex digits: `from_str_radix` alone would take a sign (`%+1`).
+            let hex = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -497,7 +500,8 @@ fn parse_authority(authority: &str) -> Result<(String, Option<u16>), SqlError> {
     }
     let port = port
         .map(|p| match p.parse::<u16>() {
-            Ok(port) if port > 0 => Ok(port),
+            // Digits only: `parse` alone would take `+3306`.
+            Ok(port) if port > 0 && p.bytes().all(|b| b.is_ascii_digit()) => Ok(port),
             _ => Err(bad(format!("bad port `{p}`: a number from 1 to 65535"))),
         })
         .transpose()?;
@@ -689,6 +693,18 @@ pub enum SqlError {
         /// The missing column.
         missing: &'static str,
     },
+    /// A table returned more rows than identifiers were asked for: one is held twice, which
+    /// Kyuubi's unique index on `identifier` forbids.
+    #[error(
+        "damaged store: `{table}` holds more rows than the {asked} identifiers asked for, so an \
+         identifier is held twice (Kyuubi's tables have a unique index on `identifier`)"
+    )]
+    DuplicateRows {
+        /// The table.
+        table: &'static str,
+        /// How many identifiers one query asked for.
+        asked: usize,
+    },
     /// A statement failed.
     #[error("{what} failed on {server}: {message}")]
     Query {
@@ -810,18 +826,25 @@ impl Tables {
     }
 }
 
-/// The most characters of one cell the server sends: each column is cut to this by the server
-/// (`LEFT`), so a row costs at most a few MiB however large its values are. Kyuubi's values are
-/// far shorter (`request_conf`, the longest, is a few KiB); a cut `request_conf` is no longer
-/// JSON and its row's namespace is unknown, with a warning.
-pub const MAX_CELL_CHARS: usize = 256 * 1024;
+/// The most characters of a `request_conf` the server sends: each column is cut by the server
+/// (`LEFT`), so a row costs at most a few hundred KiB however large its values are, and an
+/// `IN` list's rows (at most one more than its tags) a bounded amount. Kyuubi's `request_conf`
+/// is a few KiB; a cut one is no longer JSON and its row's namespace is unknown, with a
+/// warning.
+pub const MAX_CONF_CHARS: usize = 64 * 1024;
 
-/// `SELECT a, b, NULL, … FROM table WHERE identifier IN (…n parameters…)`, with NULL in place of
-/// each column the table lacks and each cell cut to [`MAX_CELL_CHARS`]. MySQL quotes names with
-/// backticks and takes `?` parameters (`LEFT` gives every value as text, which the rows'
-/// decoding reads); PostgreSQL quotes with double quotes, takes `$n` parameters, and every
-/// column is cast to `text` (one decoding for every type a Kyuubi version used: bigint, int,
-/// boolean, text, varchar).
+/// The most characters of any other value the server sends (identifiers, states, engine ids,
+/// instances and times are far shorter; a cut one reads as what it is, a damaged value).
+pub const MAX_CELL_CHARS: usize = 1024;
+
+/// `SELECT a, b, NULL, … FROM table WHERE identifier IN (…n parameters…) LIMIT n+1`, with NULL
+/// in place of each column the table lacks and each cell cut to [`MAX_CELL_CHARS`]
+/// ([`MAX_CONF_CHARS`] for `request_conf`): more rows than tags means an identifier is held
+/// twice, which is refused, and the limit keeps such a table from filling memory. MySQL quotes
+/// names with backticks and takes `?` parameters (`LEFT` gives every value as text, which the
+/// rows' decoding reads); PostgreSQL quotes with double quotes, takes `$n` parameters, and
+/// every column is cast to `text` (one decoding for every type a Kyuubi version used: bigint,
+/// int, boolean, text, varchar).
 fn select_sql(
     dialect: Dialect,
     table: &str,
@@ -831,11 +854,18 @@ fn select_sql(
 ) -> String {
     let columns: Vec<String> = wanted
         .iter()
-        .map(|c| match (dialect, present.contains(*c)) {
-            (Dialect::MySql, true) => format!("LEFT(`{c}`, {MAX_CELL_CHARS})"),
-            (Dialect::MySql, false) => "NULL".to_string(),
-            (Dialect::Postgres, true) => format!("LEFT(CAST(\"{c}\" AS text), {MAX_CELL_CHARS})"),
-            (Dialect::Postgres, false) => "CAST(NULL AS text)".to_string(),
+        .map(|c| {
+            let cut = if *c == "request_conf" {
+                MAX_CONF_CHARS
+            } else {
+                MAX_CELL_CHARS
+            };
+            match (dialect, present.contains(*c)) {
+                (Dialect::MySql, true) => format!("LEFT(`{c}`, {cut})"),
+                (Dialect::MySql, false) => "NULL".to_string(),
+                (Dialect::Postgres, true) => format!("LEFT(CAST(\"{c}\" AS text), {cut})"),
+                (Dialect::Postgres, false) => "CAST(NULL AS text)".to_string(),
+            }
         })
         .collect();
     let parameters: Vec<String> = (1..=n)
@@ -849,10 +879,27 @@ fn select_sql(
         Dialect::Postgres => (format!("\"{table}\""), "\"identifier\""),
     };
     format!(
-        "SELECT {} FROM {table} WHERE {identifier} IN ({})",
+        "SELECT {} FROM {table} WHERE {identifier} IN ({}) LIMIT {}",
         columns.join(", "),
-        parameters.join(", ")
+        parameters.join(", "),
+        n + 1
     )
+}
+
+/// `SELECT identifier FROM table WHERE` it is NULL or blank `LIMIT 1`: such a row could be any
+/// engine's, so a store that holds one cannot say that an engine has no record (the SQLite
+/// reader, which reads every row, refuses such a store too). The whole table is scanned.
+fn blank_identifier_sql(dialect: Dialect, table: &str) -> String {
+    match dialect {
+        Dialect::MySql => format!(
+            "SELECT LEFT(`identifier`, {MAX_CELL_CHARS}) FROM `{table}` WHERE `identifier` IS \
+             NULL OR `identifier` REGEXP '^[[:space:]]*$' LIMIT 1"
+        ),
+        Dialect::Postgres => format!(
+            "SELECT LEFT(CAST(\"identifier\" AS text), {MAX_CELL_CHARS}) FROM \"{table}\" WHERE \
+             \"identifier\" IS NULL OR CAST(\"identifier\" AS text) ~ '^[[:space:]]*$' LIMIT 1"
+        ),
+    }
 }
 
 /// What one read fetched.
@@ -929,6 +976,34 @@ impl Session {
             Self::MySql(session) => session.select(url, limit, sql, tags, each).await,
             Self::Postgres(session) => session.select(url, limit, sql, tags, each).await,
         }
+    }
+
+    /// Refuses a `metadata` (and `k8s_engine_info`) table holding a row whose identifier is
+    /// NULL or blank (see [`blank_identifier_sql`]).
+    async fn refuse_blank_identifiers(
+        &mut self,
+        url: &StoreUrl,
+        limit: Duration,
+        engine_info: bool,
+    ) -> Result<(), SqlError> {
+        let tables = std::iter::once("metadata").chain(engine_info.then_some("k8s_engine_info"));
+        for table in tables {
+            let sql = blank_identifier_sql(url.dialect, table);
+            let mut blank = None;
+            self.select(url, limit, &sql, &[], |cells| {
+                blank = Some(rows::identifier(cells).unwrap_or_default());
+                Ok(())
+            })
+            .await?;
+            if let Some(identifier) = blank {
+                return Err(SqlError::DamagedRow {
+                    table,
+                    identifier,
+                    missing: "identifier",
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Ends the read transaction and closes the connection.
@@ -1054,17 +1129,29 @@ impl SqlStore {
         let url = &self.url;
         let limit = self.timeout;
         let mut session = self.session;
+        session
+            .refuse_blank_identifiers(url, limit, self.tables.engine_info.is_some())
+            .await?;
+        let too_many = |table, asked| SqlError::DuplicateRows { table, asked };
         for chunk in list.chunks(self.batch) {
             let sql = metadata_sql(chunk.len());
+            let before = fetched.batches_seen;
             session
                 .select(url, limit, &sql, chunk, |cells| fetched.batch(cells, &tags))
                 .await?;
+            if fetched.batches_seen - before > chunk.len() {
+                return Err(too_many("metadata", chunk.len()));
+            }
             if let Some(sql) = engine_info_sql(chunk.len()) {
+                let before = fetched.engine_infos_seen;
                 session
                     .select(url, limit, &sql, chunk, |cells| {
                         fetched.engine_info(cells, &tags)
                     })
                     .await?;
+                if fetched.engine_infos_seen - before > chunk.len() {
+                    return Err(too_many("k8s_engine_info", chunk.len()));
+                }
             }
         }
         session.finish(url, limit).await?;
@@ -1257,6 +1344,8 @@ mod tests {
             ("mysql://h/k", "no user"),
             ("mysql://u:secret@h:99999/k", "bad port `99999`"),
             ("mysql://u:secret@h:0/k", "bad port"),
+            ("mysql://u:secret@h:+3306/k", "bad port `+3306`"),
+            ("postgresql://u:sec%+1ret@h/k", "password is not valid"),
             ("mysql://u:secret@h1,h2/k", "more than one host"),
             (
                 "mysql://u:secret@h/k?useSSL=false",
@@ -1329,8 +1418,8 @@ mod tests {
                 &present,
                 2
             ),
-            "SELECT LEFT(`identifier`, 262144), LEFT(`state`, 262144), NULL FROM `metadata` \
-             WHERE `identifier` IN (?, ?)"
+            "SELECT LEFT(`identifier`, 1024), LEFT(`state`, 1024), NULL FROM `metadata` WHERE \
+             `identifier` IN (?, ?) LIMIT 3"
         );
         assert_eq!(
             select_sql(
@@ -1340,8 +1429,19 @@ mod tests {
                 &present,
                 3
             ),
-            "SELECT LEFT(CAST(\"identifier\" AS text), 262144), CAST(NULL AS text) FROM \
-             \"metadata\" WHERE \"identifier\" IN ($1, $2, $3)"
+            "SELECT LEFT(CAST(\"identifier\" AS text), 1024), CAST(NULL AS text) FROM \
+             \"metadata\" WHERE \"identifier\" IN ($1, $2, $3) LIMIT 4"
+        );
+        let conf: BTreeSet<String> = ["identifier".into(), "request_conf".into()].into();
+        assert!(
+            select_sql(
+                Dialect::MySql,
+                "metadata",
+                &["identifier", "request_conf"],
+                &conf,
+                1
+            )
+            .contains("LEFT(`request_conf`, 65536)")
         );
     }
 

@@ -307,7 +307,11 @@ impl Session {
         mut each: impl FnMut(&[Cell<'_>]) -> Result<(), SqlError>,
     ) -> Result<(), SqlError> {
         let during = "reading rows";
-        let params = Params::Positional(tags.iter().map(|t| Value::from(*t)).collect());
+        let params = if tags.is_empty() {
+            Params::Empty
+        } else {
+            Params::Positional(tags.iter().map(|t| Value::from(*t)).collect())
+        };
         let conn = &mut self.conn;
         let rows: Vec<Row> = timed(url, limit, during, async {
             conn.exec(sql, params)

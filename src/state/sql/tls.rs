@@ -25,6 +25,9 @@ pub(super) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
+/// The largest certificate or key file read (a CA bundle of a few hundred certificates fits).
+const MAX_PEM_FILE: u64 = 1024 * 1024;
+
 fn file_error(what: &'static str, path: &Path, reason: impl Into<String>) -> SqlError {
     SqlError::TlsFile {
         what,
@@ -38,7 +41,8 @@ pub(super) fn read_certificates(
     what: &'static str,
     path: &Path,
 ) -> Result<(Vec<u8>, Vec<CertificateDer<'static>>), SqlError> {
-    let bytes = std::fs::read(path).map_err(|e| file_error(what, path, e.to_string()))?;
+    let bytes = crate::files::read_small(path, MAX_PEM_FILE, "a PEM file")
+        .map_err(|e| file_error(what, path, e))?;
     let certificates = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| file_error(what, path, format!("not a PEM certificate file ({e})")))?;
@@ -67,7 +71,8 @@ pub(super) fn root_store(path: &Path) -> Result<RootCertStore, SqlError> {
 
 /// The private key of `ssl-key` (PKCS#8, PKCS#1 or SEC1 PEM).
 pub(super) fn read_key(path: &Path) -> Result<(Vec<u8>, PrivateKeyDer<'static>), SqlError> {
-    let bytes = std::fs::read(path).map_err(|e| file_error("client key", path, e.to_string()))?;
+    let bytes = crate::files::read_small(path, MAX_PEM_FILE, "a PEM file")
+        .map_err(|e| file_error("client key", path, e))?;
     let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
         file_error(
             "client key",

@@ -18,7 +18,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -181,8 +180,9 @@ fn parse_server(given: &str) -> Result<String, String> {
         Some("") => return Err(format!("server {given:?}: empty port after ':'")),
         Some(p) => match p.parse::<u16>() {
             Ok(0) => return Err(format!("server {given:?}: port 0 is not a port")),
-            Ok(n) => n,
-            Err(_) => {
+            // Digits only: `parse` alone would take `+2181`.
+            Ok(n) if p.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => {
                 return Err(format!(
                     "server {given:?}: port {p:?} is not a number from 1 to 65535"
                 ));
@@ -239,17 +239,8 @@ impl DigestAuth {
             path: path.to_path_buf(),
             reason,
         };
-        let file = std::fs::File::open(path).map_err(|e| bad(format!("cannot open it: {e}")))?;
-        let mut bytes = Vec::new();
-        file.take(MAX_AUTH_FILE + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(format!("cannot read it: {e}")))?;
-        if bytes.len() as u64 > MAX_AUTH_FILE {
-            return Err(bad(format!(
-                "larger than {} KiB: not a user:password file",
-                MAX_AUTH_FILE / 1024
-            )));
-        }
+        let bytes =
+            crate::files::read_small(path, MAX_AUTH_FILE, "a user:password file").map_err(bad)?;
         let text = String::from_utf8(bytes).map_err(|_| bad("it is not UTF-8 text".into()))?;
         let line = text
             .strip_suffix("\r\n")
@@ -506,18 +497,7 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, LiveError> {
         path: path.to_path_buf(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|e| bad(format!("cannot open it: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PEM_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| bad(format!("cannot read it: {e}")))?;
-    if bytes.len() as u64 > MAX_PEM_FILE {
-        return Err(bad(format!(
-            "larger than {} KiB: not a PEM file",
-            MAX_PEM_FILE / 1024
-        )));
-    }
-    Ok(bytes)
+    crate::files::read_small(path, MAX_PEM_FILE, "a PEM file").map_err(bad)
 }
 
 fn pem_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, LiveError> {
@@ -675,27 +655,56 @@ fn probe_blocking(
         Ok(c) => c,
         Err(e) => return Probe::TlsRejected(format!("cannot start TLS: {e}")),
     };
-    if stream.set_read_timeout(Some(budget)).is_err()
-        || stream.set_write_timeout(Some(budget)).is_err()
-    {
-        return Probe::Open;
-    }
+    // One deadline for the whole handshake: a server that sends a byte now and then must not
+    // keep the probe going (each read is bounded by what is left).
+    let deadline = std::time::Instant::now() + budget;
     while conn.is_handshaking() {
-        if let Err(e) = conn.complete_io(&mut stream) {
+        if let Err(e) = tls_step(&mut conn, &mut stream, deadline) {
             return tls_failure(&e).map_or(Probe::Open, Probe::TlsRejected);
         }
     }
     // With TLS 1.3 the server judges the client's certificate after the client is done:
     // a refusal arrives as an alert right after the handshake.
-    if stream
-        .set_read_timeout(Some(budget.min(Duration::from_millis(300))))
-        .is_ok()
-        && let Err(e) = conn.complete_io(&mut stream)
+    let alert_deadline = deadline.min(std::time::Instant::now() + Duration::from_millis(300));
+    if let Err(e) = tls_step(&mut conn, &mut stream, alert_deadline)
         && let Some(why) = tls_failure(&e)
     {
         return Probe::TlsRejected(why);
     }
     Probe::Open
+}
+
+/// Writes what TLS has to send, then reads one record's worth and processes it, each socket
+/// call bounded by the time left before `deadline` (a timeout is an error of kind `TimedOut`).
+fn tls_step(
+    conn: &mut rustls::ClientConnection,
+    stream: &mut std::net::TcpStream,
+    deadline: std::time::Instant,
+) -> std::io::Result<()> {
+    let left = || {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            Err(std::io::Error::from(std::io::ErrorKind::TimedOut))
+        } else {
+            Ok(left)
+        }
+    };
+    while conn.wants_write() {
+        stream.set_write_timeout(Some(left()?))?;
+        conn.write_tls(stream)?;
+    }
+    if conn.wants_read() {
+        stream.set_read_timeout(Some(left()?))?;
+        if conn.read_tls(stream)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if let Err(e) = conn.process_new_packets() {
+            // The alert that says why goes out before the connection is dropped.
+            let _ = conn.write_tls(stream);
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+        }
+    }
+    Ok(())
 }
 
 /// A TLS-level reason in an I/O error of a handshake, if it is one.
@@ -1557,6 +1566,7 @@ mod tests {
             ("a:1, b:2", "without spaces"),
             ("a:1\tb", "without spaces"),
             ("a:99999", "not a number from 1 to 65535"),
+            ("a:+2181", "not a number from 1 to 65535"),
             ("a:0", "port 0"),
             ("a:", "empty port"),
             ("a:x1", "not a number"),

@@ -5,13 +5,14 @@
 //! timeout on every network step, checking the tables (columns introspected from
 //! `information_schema`, so every Kyuubi layout loads: MySQL 1.6 to 1.11+, PostgreSQL 1.9 to
 //! 1.11+), one read-only repeatable-read transaction per read, fetching only the rows of the
-//! candidate tags (bound-parameter `IN` lists, [`SqlOptions::batch`] tags each), and the
+//! candidate tags (bound-parameter `IN` lists, [`SqlOptions::batch`] tags each; besides, one
+//! check of each table for rows with a blank identifier, which refuse the read), and the
 //! `--store-poll` change marker ([`change_marker`]). The values of each row are handed to
 //! [`super::rows`], as the SQLite reader does, so a row gives the same record on every database.
 //! This is the only module that uses `mysql_async` and `tokio-postgres`.
 //! Must not: send anything but `SELECT`, `SET`, `START TRANSACTION`/`BEGIN` and
-//! `COMMIT`/`ROLLBACK` (no write, no DDL, no lock), read a whole table, put a password into a
-//! message, skip a damaged row, or judge what it reads.
+//! `COMMIT`/`ROLLBACK` (no write, no DDL, no lock), fetch a whole table's rows, put a password
+//! into a message, skip a damaged row, or judge what it reads.
 //!
 //! # URLs
 //!
@@ -1095,12 +1096,13 @@ impl SqlStore {
 
     /// Reads, in the transaction [`SqlStore::open`] started, the `metadata` and
     /// `k8s_engine_info` rows whose identifier is one of `tags` (duplicates and empty tags are
-    /// dropped; `IN` lists of [`SqlOptions::batch`] bound parameters; never the whole table),
-    /// adds one source and its records to `state`, then ends the transaction (`ROLLBACK`: it
-    /// wrote nothing) and closes the connection. The source's `batches` and `engine_infos` count
-    /// the rows *fetched*, that is the rows of the asked-for tags, not the tables' sizes. A row
-    /// without identifier or state refuses the load; a value that cannot be read is ignored with
-    /// a warning in the source summary.
+    /// dropped; `IN` lists of [`SqlOptions::batch`] bound parameters; never the whole table,
+    /// which is only checked for blank identifiers), adds one source and its records to
+    /// `state`, then ends the transaction (`ROLLBACK`: it wrote nothing) and closes the
+    /// connection. The source's `batches` and `engine_infos` count the rows *fetched*, that is
+    /// the rows of the asked-for tags, not the tables' sizes. A row without identifier (any
+    /// row) or state (a fetched one), or an identifier held twice, refuses the load; a value
+    /// that cannot be read is ignored with a warning in the source summary.
     pub async fn load(self, state: &mut EngineState, tags: &[&str]) -> Result<SourceId, SqlError> {
         let tags: BTreeSet<&str> = tags.iter().copied().filter(|t| !t.is_empty()).collect();
         let list: Vec<&str> = tags.iter().copied().collect();

@@ -1956,6 +1956,63 @@ fn postgres_failures_are_clear_errors() {
     });
 }
 
+/// A server that is not PostgreSQL and announces a message of 2 GiB, then streams it: the
+/// read fails as soon as the length is seen, without waiting for (or buffering) the message,
+/// with and without the `SSLRequest` the default mode sends first.
+#[test]
+fn a_postgres_message_longer_than_any_answer_is_refused_at_once() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut length = [0u8; 4];
+                let mut read_message = |stream: &mut std::net::TcpStream| -> Option<Vec<u8>> {
+                    stream.read_exact(&mut length).ok()?;
+                    let n = usize::try_from(u32::from_be_bytes(length)).ok()?;
+                    let mut body = vec![0; n.checked_sub(4)?];
+                    stream.read_exact(&mut body).ok()?;
+                    Some(body)
+                };
+                let Some(first) = read_message(&mut stream) else {
+                    return;
+                };
+                // An SSLRequest (code 80877103): no TLS here; the startup message follows.
+                if first == [0x04, 0xd2, 0x16, 0x2f]
+                    && (stream.write_all(b"N").is_err() || read_message(&mut stream).is_none())
+                {
+                    return;
+                }
+                if stream.write_all(&[b'R', 0x7f, 0xff, 0xff, 0xff]).is_err() {
+                    return;
+                }
+                let chunk = vec![0u8; 64 << 10];
+                while stream.write_all(&chunk).is_ok() {}
+            });
+        }
+    });
+    let rt = runtime();
+    for url in [
+        format!("postgresql://u:p@127.0.0.1:{port}/k"),
+        format!("postgresql://u:p@127.0.0.1:{port}/k?sslmode=disable"),
+    ] {
+        let url = StoreUrl::parse(&url).unwrap();
+        let started = Instant::now();
+        let error = rt.block_on(SqlStore::open(&url, &options())).unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{url}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("announced a message of 2147483647 bytes, more than the 16 MiB"),
+            "{url}: {message}"
+        );
+    }
+}
+
 /// A server that accepts TCP connections and never says a word: every kind of URL gives a
 /// timeout error within the timeout and a margin, not a hang.
 #[test]

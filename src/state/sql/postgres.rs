@@ -1,15 +1,20 @@
 //! The PostgreSQL side of the server stores, over `tokio-postgres` with rustls.
 //!
-//! Owns: the connection configuration, TLS per mode (tokio-postgres's `prefer` and `require`
-//! negotiation, with this crate's certificate verifiers), the connection task, the transaction
-//! statements, decoding (every column is selected as `text`), and the meaning of PostgreSQL
-//! errors. Must not: send a statement other than `BEGIN … READ ONLY`, `SELECT` and `ROLLBACK`.
+//! Owns: the connection configuration, the socket (whose messages are checked for length as
+//! they arrive, [`Capped`]), TLS per mode (tokio-postgres's `prefer` and `require` negotiation,
+//! with this crate's certificate verifiers), the connection task, the transaction statements,
+//! decoding (every column is selected as `text`), and the meaning of PostgreSQL errors. Must not: send a statement other than `BEGIN … READ ONLY`, `SELECT` and `ROLLBACK`.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -47,25 +52,224 @@ async fn connect(
         config.password(password);
     }
     let during = "connecting";
-    if url.tls.mode == TlsMode::Disable {
-        timed(url, options.timeout, during, async {
-            let (client, connection) = config
-                .connect(NoTls)
-                .await
-                .map_err(|e| connect_error(url, &e))?;
-            Ok((client, tokio::spawn(connection)))
-        })
-        .await
+    let tls = if url.tls.mode == TlsMode::Disable {
+        None
     } else {
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&url.tls)?);
-        timed(url, options.timeout, during, async {
-            let (client, connection) = config
-                .connect(tls)
-                .await
-                .map_err(|e| connect_error(url, &e))?;
-            Ok((client, tokio::spawn(connection)))
-        })
-        .await
+        let mut make = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&url.tls)?);
+        let connect = MakeTlsConnect::<Capped<TcpStream>>::make_tls_connect(&mut make, &url.host)
+            .map_err(|e| SqlError::Tls {
+            server: url.server(),
+            reason: format!("{:?} is not a TLS server name: {e}", url.host),
+        })?;
+        Some(CappedTls(connect))
+    };
+    timed(url, options.timeout, during, async {
+        // The socket is the tool's own, so that every message the server sends is checked for
+        // length before the driver buffers it (see [`Capped`]).
+        let tcp = TcpStream::connect((url.host.as_str(), url.port()))
+            .await
+            .map_err(|e| tcp_error(url, &e))?;
+        let _ = tcp.set_nodelay(true);
+        match tls {
+            None => {
+                let (client, connection) = config
+                    .connect_raw(Capped::messages(tcp), NoTls)
+                    .await
+                    .map_err(|e| connect_error(url, &e))?;
+                Ok((client, tokio::spawn(connection)))
+            }
+            Some(tls) => {
+                let (client, connection) = config
+                    .connect_raw(Capped::negotiating(tcp), tls)
+                    .await
+                    .map_err(|e| connect_error(url, &e))?;
+                Ok((client, tokio::spawn(connection)))
+            }
+        }
+    })
+    .await
+}
+
+/// What a failed TCP connection means.
+fn tcp_error(url: &StoreUrl, error: &std::io::Error) -> SqlError {
+    let reason = if error.kind() == std::io::ErrorKind::ConnectionRefused {
+        format!("connection refused ({error}): is the server running and listening on this port?")
+    } else {
+        format!("cannot connect: {error}")
+    };
+    SqlError::Connect {
+        server: url.server(),
+        reason,
+    }
+}
+
+/// The longest message a server may send: a row of this tool's `SELECT`s, whose cells the
+/// server cuts ([`super::MAX_CONF_CHARS`], [`super::MAX_CELL_CHARS`]), is a few hundred KiB at
+/// most. The driver believes any length a server announces and buffers until it has arrived,
+/// so an endpoint that is not PostgreSQL could otherwise fill memory until the timeout.
+const MAX_MESSAGE: u32 = 16 << 20;
+
+/// A stream from the server whose PostgreSQL messages (a type byte, then a big-endian length
+/// that counts itself) are checked for length as they arrive: one longer than
+/// [`MAX_MESSAGE`] fails the read. The raw socket of a TLS connection is checked only for the
+/// one-byte answer to the driver's `SSLRequest`: after an `S` it carries TLS records (bounded
+/// by rustls), and the messages are checked on the decrypted stream ([`CappedTls`]).
+struct Capped<S> {
+    inner: S,
+    frame: Frame,
+}
+
+/// Where a [`Capped`] stream is in the server's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// The next byte answers an `SSLRequest`.
+    SslAnswer,
+    /// TLS records: not looked at.
+    Tls,
+    /// In a message's header: `have` of its 5 bytes read, the length's bytes so far.
+    Header { have: u8, length: [u8; 4] },
+    /// In a message's body, `left` bytes to come.
+    Body { left: u64 },
+}
+
+impl<S> Capped<S> {
+    /// A stream that carries messages from its first byte.
+    fn messages(inner: S) -> Self {
+        Capped {
+            inner,
+            frame: Frame::Header {
+                have: 0,
+                length: [0; 4],
+            },
+        }
+    }
+
+    /// A raw socket on which the driver asks for TLS first.
+    fn negotiating(inner: S) -> Self {
+        Capped {
+            inner,
+            frame: Frame::SslAnswer,
+        }
+    }
+
+    /// Follows `bytes`, just received, through the messages.
+    fn follow(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        while let Some(&first) = bytes.first() {
+            match &mut self.frame {
+                Frame::Tls => return Ok(()),
+                Frame::SslAnswer => {
+                    self.frame = match first {
+                        b'S' => Frame::Tls,
+                        // No TLS: messages follow.
+                        b'N' => Frame::Header {
+                            have: 0,
+                            length: [0; 4],
+                        },
+                        // A message instead of an answer (an error, from an old server).
+                        _ => Frame::Header {
+                            have: 1,
+                            length: [0; 4],
+                        },
+                    };
+                    bytes = &bytes[1..];
+                }
+                Frame::Header { have, length } => {
+                    if *have > 0 {
+                        length[usize::from(*have) - 1] = first;
+                    }
+                    *have += 1;
+                    bytes = &bytes[1..];
+                    if *have == 5 {
+                        let n = u32::from_be_bytes(*length);
+                        if !(4..=MAX_MESSAGE).contains(&n) {
+                            return Err(std::io::Error::new(
+                                std::io::ErrorKind::InvalidData,
+                                format!(
+                                    "the server announced a message of {n} bytes, more than \
+                                     the {} MiB any answer to this tool's queries needs (is it \
+                                     a PostgreSQL server?)",
+                                    MAX_MESSAGE >> 20
+                                ),
+                            ));
+                        }
+                        self.frame = Frame::Body {
+                            left: u64::from(n - 4),
+                        };
+                    }
+                }
+                Frame::Body { left } => {
+                    let take = usize::try_from(*left)
+                        .unwrap_or(usize::MAX)
+                        .min(bytes.len());
+                    *left -= take as u64;
+                    bytes = &bytes[take..];
+                }
+            }
+            if self.frame == (Frame::Body { left: 0 }) {
+                self.frame = Frame::Header {
+                    have: 0,
+                    length: [0; 4],
+                };
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Capped<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        this.follow(&buf.filled()[before..])?;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Capped<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+impl<S: TlsStream + Unpin> TlsStream for Capped<S> {
+    fn channel_binding(&self) -> ChannelBinding {
+        self.inner.channel_binding()
+    }
+}
+
+/// A TLS connector whose decrypted stream is a [`Capped`] one.
+struct CappedTls<T>(T);
+
+impl<S, T: TlsConnect<S>> TlsConnect<S> for CappedTls<T>
+where
+    T::Stream: Unpin,
+{
+    type Stream = Capped<T::Stream>;
+    type Error = T::Error;
+    type Future = futures::future::MapOk<T::Future, fn(T::Stream) -> Capped<T::Stream>>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        use futures::TryFutureExt as _;
+        self.0
+            .connect(stream)
+            .map_ok(Capped::messages as fn(T::Stream) -> Capped<T::Stream>)
     }
 }
 
@@ -367,4 +571,75 @@ pub(super) async fn change_marker(
                 .collect()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Follows `bytes` in pieces of `step` bytes.
+    fn follow(mut capped: Capped<()>, bytes: &[u8], step: usize) -> std::io::Result<Frame> {
+        for piece in bytes.chunks(step) {
+            capped.follow(piece)?;
+        }
+        Ok(capped.frame)
+    }
+
+    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![kind];
+        m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    }
+
+    #[test]
+    fn messages_are_followed_across_any_split_and_long_ones_refused() {
+        let mut stream = message(b'R', &[0, 0, 0, 0]);
+        stream.extend(message(b'D', &[7; 300]));
+        stream.extend(message(b'Z', b"I"));
+        let between = Frame::Header {
+            have: 0,
+            length: [0; 4],
+        };
+        for step in 1..=stream.len() {
+            assert_eq!(
+                follow(Capped::messages(()), &stream, step).unwrap(),
+                between
+            );
+        }
+        let mut negotiated = b"N".to_vec();
+        negotiated.extend(&stream);
+        assert_eq!(
+            follow(Capped::negotiating(()), &negotiated, 3).unwrap(),
+            between
+        );
+        // After `S`, TLS records: not messages.
+        let tls = [b'S', 0x16, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(
+            follow(Capped::negotiating(()), &tls, 1).unwrap(),
+            Frame::Tls
+        );
+
+        let long = [b'D', 0x01, 0x00, 0x00, 0x01];
+        for step in 1..=long.len() {
+            let e = follow(Capped::messages(()), &long, step).unwrap_err();
+            assert!(e.to_string().contains("16777217 bytes"), "{e}");
+        }
+        // A length that does not even count itself.
+        assert!(follow(Capped::messages(()), &[b'D', 0, 0, 0, 3], 5).is_err());
+        // An error message instead of an answer to SSLRequest is a message too.
+        let mut error = message(b'E', b"old server");
+        assert_eq!(follow(Capped::negotiating(()), &error, 2).unwrap(), between);
+        error[1] = 0x7f;
+        assert!(follow(Capped::negotiating(()), &error, 2).is_err());
+        // The largest message allowed passes.
+        let mut largest = vec![b'D'];
+        largest.extend_from_slice(&MAX_MESSAGE.to_be_bytes());
+        assert_eq!(
+            follow(Capped::messages(()), &largest, 5).unwrap(),
+            Frame::Body {
+                left: u64::from(MAX_MESSAGE - 4)
+            }
+        );
+    }
 }

@@ -1,10 +1,10 @@
 //! Reading the small files a user names: passwords, credentials and certificates.
 //!
-//! Owns: [`read_small`], which opens a named file only when it is a regular file (checked on
-//! the descriptor, which is opened without blocking: a FIFO without a writer would otherwise
-//! hang the run before any timeout applies, and a device such as `/dev/zero` never ends) and
-//! reads it whole up to a bound. Must not: interpret the bytes, or know which flag named the
-//! file (callers put the flag and the file in their messages).
+//! Owns: opening a named file without blocking ([`open_nonblocking`]: a FIFO without a writer
+//! would otherwise hang the run before any timeout applies), and [`read_small`], which reads a
+//! file whole, up to a bound, only when the opened descriptor is a regular file (a device such
+//! as `/dev/zero` never ends). Must not: interpret the bytes, or know which flag named the file
+//! (callers put the flag and the file in their messages).
 
 use std::io::Read as _;
 use std::path::Path;
@@ -25,37 +25,42 @@ pub(crate) fn read_small(path: &Path, max: u64, what: &str) -> Result<Vec<u8>, S
 }
 
 /// Opens `path` for reading when the descriptor is a regular file.
-#[cfg(unix)]
 fn open_regular(path: &Path) -> Result<std::fs::File, String> {
-    use rustix::fs::{FileType, Mode, OFlags};
-    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(path, flags, Mode::empty())
-        .map_err(|e| format!("cannot open it: {}", std::io::Error::from(e)))?;
-    let stat = rustix::fs::fstat(&fd).map_err(|e| format!("cannot open it: {e}"))?;
+    use rustix::fs::FileType;
+    let cannot = |e: std::io::Error| format!("cannot open it: {e}");
+    let file = open_nonblocking(path).map_err(cannot)?;
+    let stat = rustix::fs::fstat(&file).map_err(|e| cannot(e.into()))?;
     let kind = match FileType::from_raw_mode(stat.st_mode) {
-        FileType::RegularFile => None,
-        FileType::Directory => Some("directory"),
-        FileType::Fifo => Some("FIFO"),
-        FileType::Socket => Some("socket"),
-        FileType::CharacterDevice | FileType::BlockDevice => Some("device"),
-        _ => Some("special file"),
+        // Reads of a regular file never block: the flag is left as it is.
+        FileType::RegularFile => return Ok(file),
+        FileType::Directory => "directory",
+        FileType::Fifo => "FIFO",
+        FileType::Socket => "socket",
+        FileType::CharacterDevice | FileType::BlockDevice => "device",
+        _ => "special file",
     };
-    if let Some(kind) = kind {
-        return Err(format!("it is a {kind}, not a regular file"));
-    }
-    // Reads of a regular file never block anyway; the flag is cleared for the record.
-    rustix::fs::fcntl_setfl(&fd, OFlags::empty()).map_err(|e| format!("cannot open it: {e}"))?;
-    Ok(std::fs::File::from(fd))
+    Err(format!("it is a {kind}, not a regular file"))
 }
 
-/// Opens `path` for reading when it is a regular file.
-#[cfg(not(unix))]
-fn open_regular(path: &Path) -> Result<std::fs::File, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open it: {e}"))?;
-    if !meta.is_file() {
-        return Err("it is not a regular file".into());
-    }
-    std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))
+/// Opens `path` for reading without blocking (opening a FIFO nobody writes to would block
+/// forever). What was opened is then told by the descriptor (`fstat`), which a check of the
+/// path before the open could not promise. The descriptor stays non-blocking; see
+/// [`make_blocking`].
+pub(crate) fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    Ok(std::fs::File::from(rustix::fs::open(
+        path,
+        flags,
+        Mode::empty(),
+    )?))
+}
+
+/// Makes a descriptor from [`open_nonblocking`] blocking again (for a FIFO whose writer came).
+pub(crate) fn make_blocking(file: &std::fs::File) -> std::io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(file)?;
+    rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(())
 }
 
 #[cfg(test)]

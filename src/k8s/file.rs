@@ -221,14 +221,9 @@ fn open(path: &Path, max_size: u64) -> Result<Box<dyn Read>, PodFileError> {
         let terminal = stdin.is_terminal();
         (Box::new(stdin), stat, terminal)
     } else {
-        use std::os::unix::fs::OpenOptionsExt as _;
         // Non-blocking, so that a FIFO nobody writes to does not block the open forever: its
         // writer is then waited for with a bound.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed())
-            .open(path)
-            .map_err(PodFileError::Read)?;
+        let file = crate::files::open_nonblocking(path).map_err(PodFileError::Read)?;
         let stat = fstat(&file).map_err(io)?;
         if FileType::from_raw_mode(stat.st_mode) == FileType::Fifo {
             await_writer(&file)?;
@@ -275,9 +270,7 @@ fn await_writer(file: &File) -> Result<(), PodFileError> {
             "a FIFO that nobody wrote to within {FIFO_WAIT} s"
         )));
     }
-    let flags = rustix::fs::fcntl_getfl(file).map_err(io)?;
-    rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::NONBLOCK).map_err(io)?;
-    Ok(())
+    crate::files::make_blocking(file).map_err(PodFileError::Read)
 }
 
 /// The first [`HEAD`] bytes (or all, when shorter), with a UTF-8 byte-order mark removed

@@ -2059,6 +2059,18 @@ fn a_server_that_never_answers_times_out() {
     }
 }
 
+/// The statements of Kyuubi 1.11's tables on `db` (`mysql` or `postgresql`), with one
+/// running batch, tag `a`.
+fn store_with_batch_a(db: &str) -> Vec<String> {
+    let mut statements = script(db, &format!("metadata-store-schema-1.11.0.{db}.sql"));
+    statements.push(
+        "INSERT INTO metadata(identifier, session_type, real_user, user_name, state, \
+         create_time, engine_type) VALUES ('a', 'BATCH', 'u', 'u', 'RUNNING', 1, 'SPARK')"
+            .into(),
+    );
+    statements
+}
+
 /// What loading tag `a` must give after a step of [`damage_steps`].
 #[derive(Debug, Clone, Copy)]
 enum AfterDamage {
@@ -2143,16 +2155,9 @@ fn mariadb_blank_identifiers_and_duplicates_refuse_the_load() {
         let mut root = server.root().await.unwrap();
         root.query_drop("CREATE DATABASE kyuubi_d").await.unwrap();
         let mut owner = server.owner("kyuubi_d").await;
-        for statement in script("mysql", "metadata-store-schema-1.11.0.mysql.sql") {
+        for statement in store_with_batch_a("mysql") {
             owner.query_drop(&statement).await.unwrap();
         }
-        owner
-            .query_drop(
-                "INSERT INTO metadata(identifier, session_type, real_user, user_name, state, \
-                 create_time, engine_type) VALUES ('a', 'BATCH', 'u', 'u', 'RUNNING', 1, 'SPARK')",
-            )
-            .await
-            .unwrap();
         let url = server.url("kyuubi_d", "");
         let steps = damage_steps(
             "ALTER TABLE metadata MODIFY identifier varchar(36) NULL",
@@ -2177,16 +2182,9 @@ fn postgres_blank_identifiers_and_duplicates_refuse_the_load() {
     rt.block_on(async {
         server.create_databases(&["kyuubi_d"]).await;
         let owner = server.owner("kyuubi_d").await;
-        for statement in script("postgresql", "metadata-store-schema-1.11.0.postgresql.sql") {
+        for statement in store_with_batch_a("postgresql") {
             owner.batch_execute(&statement).await.unwrap();
         }
-        owner
-            .batch_execute(
-                "INSERT INTO metadata(identifier, session_type, real_user, user_name, state, \
-                 create_time, engine_type) VALUES ('a', 'BATCH', 'u', 'u', 'RUNNING', 1, 'SPARK')",
-            )
-            .await
-            .unwrap();
         let url = server.url("kyuubi_d", "");
         let steps = damage_steps(
             "ALTER TABLE metadata ALTER COLUMN identifier DROP NOT NULL",
@@ -2307,16 +2305,9 @@ fn mariadb_tls_is_verified_as_the_mode_says() {
             .await
             .unwrap();
         let mut owner = server.owner("kyuubi_tls").await;
-        for statement in script("mysql", "metadata-store-schema-1.11.0.mysql.sql") {
+        for statement in store_with_batch_a("mysql") {
             owner.query_drop(&statement).await.unwrap();
         }
-        owner
-            .query_drop(
-                "INSERT INTO metadata(identifier, session_type, real_user, user_name, state, \
-                 create_time, engine_type) VALUES ('a', 'BATCH', 'u', 'u', 'RUNNING', 1, 'SPARK')",
-            )
-            .await
-            .unwrap();
         let url = |options: &str| server.url("kyuubi_tls", options);
         tls_modes_do_what_they_say(url, &at, &MYSQL_SPELLING, &ca, &other_ca, "access denied")
             .await;
@@ -2455,16 +2446,9 @@ fn postgres_tls_is_verified_as_the_mode_says() {
     rt.block_on(async {
         server.create_databases(&["kyuubi_tls"]).await;
         let owner = server.owner("kyuubi_tls").await;
-        for statement in script("postgresql", "metadata-store-schema-1.11.0.postgresql.sql") {
+        for statement in store_with_batch_a("postgresql") {
             owner.batch_execute(&statement).await.unwrap();
         }
-        owner
-            .batch_execute(
-                "INSERT INTO metadata(identifier, session_type, real_user, user_name, state, \
-                 create_time, engine_type) VALUES ('a', 'BATCH', 'u', 'u', 'RUNNING', 1, 'SPARK')",
-            )
-            .await
-            .unwrap();
         // The reader may log in over TLS only.
         let admin = server.superuser("postgres").await.unwrap();
         let hba: String = admin.query_one("SHOW hba_file", &[]).await.unwrap().get(0);

@@ -33,14 +33,13 @@ async fn connect(
     url: &StoreUrl,
     options: &SqlOptions,
 ) -> Result<(Client, JoinHandle<Result<(), tokio_postgres::Error>>), SqlError> {
+    // Host, port and timeouts are the tool's own (the socket is opened below): the driver's
+    // `connect_raw` uses only the login settings and the TLS mode.
     let mut config = Config::new();
     config
-        .host(&url.host)
-        .port(url.port())
         .user(&url.user)
         .dbname(&url.database)
         .application_name("kyuubi-reaper")
-        .connect_timeout(options.timeout)
         .ssl_mode(match url.tls.mode {
             TlsMode::Disable => tokio_postgres::config::SslMode::Disable,
             TlsMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -317,15 +316,8 @@ fn connect_error(url: &StoreUrl, error: &tokio_postgres::Error) -> SqlError {
             ),
         };
     }
-    if io_kind(error) == Some(std::io::ErrorKind::ConnectionRefused) {
-        return SqlError::Connect {
-            server,
-            reason: format!(
-                "connection refused ({message}): is the server running and listening on this \
-                 port?"
-            ),
-        };
-    }
+    // A refused connection is told by [`tcp_error`]: the socket is connected before the
+    // driver has it.
     SqlError::Connect {
         server,
         reason: message,

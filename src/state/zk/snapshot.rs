@@ -403,21 +403,23 @@ pub fn file_kind(t: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Opens `path` for reading after checking (following symbolic links) that it is a regular
-/// file: opening a FIFO would block until some writer appears, possibly forever.
+/// Opens `path` for reading when (following symbolic links) it is a regular file: it is
+/// opened without blocking, since opening a FIFO would wait for some writer, possibly forever,
+/// and what was opened is checked.
 pub fn open_regular_file(path: &Path) -> Result<File, ZkError> {
     let open_error = |source| ZkError::Open {
         path: path.to_path_buf(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(open_error)?;
+    let file = crate::files::open_nonblocking(path).map_err(open_error)?;
+    let meta = file.metadata().map_err(open_error)?;
     if !meta.is_file() {
         return Err(ZkError::NotARegularFile {
             path: path.to_path_buf(),
             kind: file_kind(meta.file_type()),
         });
     }
-    File::open(path).map_err(open_error)
+    Ok(file)
 }
 
 /// Reads and fully validates a snapshot file, keeping the nodes whose path passes `filter`.

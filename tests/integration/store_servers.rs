@@ -1152,10 +1152,16 @@ fn mariadb_statements(log: &Path, user: &str) -> Vec<String> {
     let mut entries: Vec<(u64, String, String)> = Vec::new();
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
+        // `[YYMMDD HH:MM:SS]\t<id> <Command>\t<argument>`: the time, when a line has one, also
+        // reads as a number and a word, but its word is not a command's.
         let parsed = fields.iter().enumerate().find_map(|(i, field)| {
             let (id, command) = field.trim().split_once(' ')?;
             let id = id.parse::<u64>().ok()?;
-            Some((id, command.trim().to_string(), fields[i + 1..].join("\t")))
+            let command = command.trim();
+            if !command.chars().all(|c| c.is_ascii_alphabetic() || c == ' ') {
+                return None;
+            }
+            Some((id, command.to_string(), fields[i + 1..].join("\t")))
         });
         match parsed {
             Some(entry) if fields.len() >= 2 => entries.push(entry),
